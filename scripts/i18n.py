@@ -16,11 +16,15 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
 
 def main():
     """Merge, then fill empty entries from the translation memory
-    scripts/zh_CN.json (source string -> Chinese)."""
+    scripts/zh_CN*.json (source string -> Chinese)."""
     import json
     import polib
-    with open(os.path.join(ROOT, 'scripts', 'zh_CN.json'), encoding='utf-8') as fp:
-        memory = json.load(fp)
+    import glob
+    memory = {}
+    # scripts/zh_CN.json plus one scripts/zh_CN.<domain>.json per domain
+    for path in sorted(glob.glob(os.path.join(ROOT, 'scripts', 'zh_CN*.json'))):
+        with open(path, encoding='utf-8') as fp:
+            memory.update(json.load(fp))
     activate_module(MODULES)
     from trytond.modules.inventory_flow.i18n import merge
     missing = 0

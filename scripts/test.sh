@@ -21,15 +21,19 @@ if [ "$(cat .cache/code.hash 2>/dev/null)" != "$hash" ]; then
 fi
 
 declare -A PASSED FAILED SKIPPED DURATION
-stage() {  # stage NAME COMMAND... : run, capture the closing line
+run_stage() {  # run_stage NAME COMMAND... : output to tests/artifacts/NAME.log
     local name=$1; shift
-    local log=$ART/$name.log start=$SECONDS
+    local start=$SECONDS
+    "$@" >"$ART/$name.log" 2>&1
+    echo "$? $((SECONDS - start))" >"$ART/$name.rc"
+}
+collect() {  # collect NAME : print the stage's log, read its closing line
+    local name=$1 rc=1 secs=0 line
     echo "=== $name ===" >&2
-    "$@" 2>&1 | tee "$log"
-    local rc=${PIPESTATUS[0]}
-    DURATION[$name]=$((SECONDS - start))
-    local line
-    line=$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed" "$log" | tail -1)
+    cat "$ART/$name.log" >&2
+    [ -f "$ART/$name.rc" ] && read -r rc secs <"$ART/$name.rc"
+    DURATION[$name]=$secs
+    line=$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed" "$ART/$name.log" | tail -1)
     if [ -n "$line" ]; then
         PASSED[$name]=$(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$line")
         FAILED[$name]=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
@@ -39,29 +43,33 @@ stage() {  # stage NAME COMMAND... : run, capture the closing line
     fi
     [ "$rc" = 0 ] || [ "${FAILED[$name]}" != 0 ] || FAILED[$name]=1
 }
+rm -f "$ART"/*.rc
 
-# 1. SQLite
-stage sqlite env -u TRYTOND_DATABASE_URI DB_CACHE="$ROOT/.cache/db-sqlite" \
-    "$PY" tests/run.py --label sqlite
-
-# 2. PostgreSQL: a throwaway cluster, stopped and removed afterwards
+# 1 and 2, side by side (one core each): SQLite, and PostgreSQL on a
+# throwaway cluster stopped and removed afterwards.  Pure-code tests
+# (BACKEND_INDEPENDENT) run on SQLite only.
 PGDIR=$(mktemp -d /tmp/inventory-pg.XXXXXX)
 trap 'scripts/pg.sh stop "$PGDIR"' EXIT
+echo "=== sqlite and postgresql (logs in tests/artifacts/) ===" >&2
+run_stage sqlite env -u TRYTOND_DATABASE_URI DB_CACHE="$ROOT/.cache/db-sqlite" \
+    "$PY" tests/run.py --label sqlite &
+sqlite_pid=$!
 if URI=$(scripts/pg.sh start "$PGDIR"); then
-    stage postgresql env TRYTOND_DATABASE_URI="$URI/" DB_CACHE="$URI" \
-        DB_NAME=test_suite "$PY" tests/run.py --label postgresql
-    export INVENTORY_TEST_PG_URI=$URI
+    run_stage postgresql env TRYTOND_DATABASE_URI="$URI/" DB_CACHE="$URI" \
+        DB_NAME=test_suite "$PY" tests/run.py --label postgresql --database-only
 else
-    echo "test: error: PostgreSQL could not be started" >&2
-    PASSED[postgresql]=0; FAILED[postgresql]=1; SKIPPED[postgresql]=0; DURATION[postgresql]=0
+    echo "postgresql: PostgreSQL could not be started" >"$ART/postgresql.log"
 fi
+wait "$sqlite_pid"
+collect sqlite
+collect postgresql
+scripts/pg.sh stop "$PGDIR"; trap - EXIT
 
 # 3. Browser tests in headless Chromium (Debian's package, no download)
-stage browser "$PY" -m pytest -q -p no:cacheprovider tests/browser \
+run_stage browser "$PY" -m pytest -q -p no:cacheprovider tests/browser \
     --junitxml="$ART/browser.xml" -o junit_family=xunit2 \
     --label-line browser
-
-scripts/pg.sh stop "$PGDIR"; trap - EXIT
+collect browser
 
 total_p=0; total_f=0; total_s=0
 echo >&2

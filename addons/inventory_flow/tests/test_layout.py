@@ -9,6 +9,10 @@ from trytond.modules.inventory_flow.layout import (
     LayoutError, RackBlock, bin_code, plan_block)
 
 
+# Pure code: run once, not again on each database backend (tests/run.py)
+BACKEND_INDEPENDENT = True
+
+
 class LayoutTestCase(unittest.TestCase):
 
     @given(

@@ -4,7 +4,8 @@ from trytond.exceptions import UserError
 from trytond.modules.company.tests import (
     CompanyTestMixin, create_company, set_company)
 from trytond.pool import Pool
-from trytond.modules.inventory_flow.tests.tools import TranslationTestMixin
+from trytond.modules.inventory_flow.tests.tools import (
+    SuiteDatabaseMixin, TranslationTestMixin)
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
 from trytond.transaction import Transaction
 from trytond.modules.inventory_flow.location import generate_layout
@@ -12,7 +13,8 @@ from trytond.modules.inventory_flow.layout import RackBlock
 
 
 class InventoryFlowTestCase(
-        TranslationTestMixin, CompanyTestMixin, ModuleTestCase):
+        SuiteDatabaseMixin, TranslationTestMixin, CompanyTestMixin,
+        ModuleTestCase):
     "Test Inventory Flow module"
     module = 'inventory_flow'
 

@@ -1,0 +1,725 @@
+"""Receiving by scan with variance and lots (A3), putaway into bins (A5).
+
+Built on Tryton's supplier shipment (``stock.shipment.in``): the operator's
+counts are ``stock.receiving.line`` records of the draft shipment; finishing
+splits the incoming moves per lot, leaves short quantities as a back-order
+move of the purchase, records the variance per product on the shipment and
+runs Tryton's ``receive`` transition.  Putaway does the inventory move of a
+received shipment into the scanned bin and keeps the bin the system
+recommended.  The arithmetic lives in ``gs1.py``, ``variance.py`` and
+``putaway.py``.
+"""
+from collections import defaultdict
+
+from trytond.exceptions import UserError
+from trytond.i18n import gettext
+from trytond.model import (
+    Index, ModelSQL, ModelView, fields, sequence_ordered)
+from trytond.model.exceptions import AccessError
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+from trytond.transaction import Transaction
+
+from . import putaway as putaway_algorithm
+from .gs1 import ScanError, check_dates
+from .variance import KINDS, line_variance
+
+VARIANCE_KINDS = [
+    ('match', "Match"),
+    ('short', "Short"),
+    ('over', "Over (within tolerance)"),
+    ('over_tolerance', "Over Tolerance"),
+    ('unexpected', "Unexpected Item"),
+    ]
+assert [k for k, _ in VARIANCE_KINDS] == list(KINDS)
+
+STRATEGY_KINDS = [
+    ('fixed', "Fixed Home Bin"),
+    ('consolidation', "Consolidation"),
+    ('capacity', "Free Capacity"),
+    ('abc', "ABC Class near Dispatch"),
+    ]
+
+
+def is_manager(user_id=None):
+    "Whether the user belongs to the warehouse manager group"
+    pool = Pool()
+    ModelData = pool.get('ir.model.data')
+    User = pool.get('res.user')
+    if user_id is None:
+        user_id = Transaction().user
+    if not user_id:
+        return True
+    group_id = ModelData.get_id('inventory_flow', 'group_manager')
+    return group_id in User.get_groups()
+
+
+class Party(metaclass=PoolMeta):
+    __name__ = 'party.party'
+
+    receipt_tolerance = fields.Float(
+        "Receipt Tolerance", digits=(16, 2),
+        domain=['OR',
+            ('receipt_tolerance', '=', None),
+            ('receipt_tolerance', '>=', 0)],
+        help="The percentage a received quantity may exceed the ordered "
+        "quantity without a manager's confirmation; empty means 0.")
+
+
+class Template(metaclass=PoolMeta):
+    __name__ = 'product.template'
+
+    receipt_tolerance = fields.Float(
+        "Receipt Tolerance", digits=(16, 2),
+        domain=['OR',
+            ('receipt_tolerance', '=', None),
+            ('receipt_tolerance', '>=', 0)],
+        help="The percentage a received quantity may exceed the ordered "
+        "quantity without a manager's confirmation; overrides the "
+        "supplier's tolerance.")
+    home_bin = fields.Many2One(
+        'stock.location', "Home Bin", ondelete='SET NULL',
+        domain=[('zone', 'in', ['pick', 'reserve'])],
+        help="The fixed bin the product is put away to first.")
+
+
+class Lot(metaclass=PoolMeta):
+    __name__ = 'stock.lot'
+
+    production_date = fields.Date(
+        "Production Date",
+        help="The date the lot was produced, as printed by the supplier.")
+
+
+class Move(metaclass=PoolMeta):
+    __name__ = 'stock.move'
+
+    recommended_location = fields.Many2One(
+        'stock.location', "Recommended Bin", readonly=True,
+        ondelete='SET NULL',
+        help="The bin the putaway strategies recommended; differs from the "
+        "destination when the operator chose another valid bin.")
+
+
+class ShipmentIn(metaclass=PoolMeta):
+    __name__ = 'stock.shipment.in'
+
+    receiving_lines = fields.One2Many(
+        'stock.receiving.line', 'shipment', "Counted Lines",
+        states={'readonly': Eval('state') != 'draft'},
+        help="The quantities counted by scan, per product and lot.")
+    variances = fields.One2Many(
+        'stock.shipment.in.variance', 'shipment', "Variances",
+        readonly=True,
+        help="Counted against expected quantities, recorded when the "
+        "receipt was finished.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._buttons.update({
+                'finish_receiving': {
+                    'invisible': ((Eval('state') != 'draft')
+                        | ~Eval('receiving_lines', [])),
+                    'depends': ['state', 'receiving_lines'],
+                    },
+                })
+
+    @classmethod
+    def copy(cls, shipments, default=None):
+        default = default.copy() if default else {}
+        default.setdefault('receiving_lines')
+        default.setdefault('variances')
+        return super().copy(shipments, default=default)
+
+    def expected_quantities(self):
+        "Return {product: quantity} expected by the incoming moves"
+        result = defaultdict(float)
+        for move in self.incoming_moves:
+            if move.state != 'cancelled':
+                result[move.product] += move.internal_quantity
+        return result
+
+    def counted_quantities(self):
+        "Return {product: quantity} counted so far"
+        Uom = Pool().get('product.uom')
+        result = defaultdict(float)
+        for line in self.receiving_lines:
+            result[line.product] += Uom.compute_qty(
+                line.unit, line.quantity, line.product.default_uom,
+                round=False)
+        return result
+
+    def tolerance(self, product):
+        "Return the receipt tolerance percentage for the product"
+        if product.template.receipt_tolerance is not None:
+            return product.template.receipt_tolerance
+        if self.supplier and self.supplier.receipt_tolerance is not None:
+            return self.supplier.receipt_tolerance
+        return 0
+
+    def variance(self, product, extra=0):
+        "Return the variance of product if extra more were counted"
+        expected = self.expected_quantities().get(product, 0)
+        counted = self.counted_quantities().get(product, 0) + extra
+        return line_variance(
+            expected, counted, self.tolerance(product),
+            rounding=product.default_uom.rounding)
+
+    def count(self, product, quantity, lot_number=None, serial=None,
+            production_date=None, expiration_date=None):
+        """Record a counted quantity of product (in its default unit);
+        refuse anything that would need a manager's confirmation unless the
+        user is a manager.  Returns the new line."""
+        pool = Pool()
+        Line = pool.get('stock.receiving.line')
+        Date = pool.get('ir.date')
+        if self.state != 'draft':
+            raise AccessError(gettext(
+                    'inventory_flow.msg_receiving_not_draft',
+                    shipment=self.rec_name))
+        if quantity is None or quantity <= 0:
+            raise UserError(gettext(
+                    'inventory_flow.msg_receiving_quantity_positive',
+                    value=quantity))
+        with Transaction().set_context(company=self.company.id):
+            today = Date.today()
+        try:
+            check_dates(production_date, expiration_date, today)
+        except ScanError as error:
+            raise UserError(gettext(
+                    'inventory_flow.msg_receiving_%s' % error.code,
+                    expiry=error.value,
+                    production=error.details.get('production')))
+        variance = self.variance(product, quantity)
+        approved_by = None
+        if variance.needs_approval:
+            if not is_manager():
+                raise AccessError(gettext(
+                        'inventory_flow.msg_receiving_needs_manager_%s'
+                        % variance.kind,
+                        product=product.rec_name,
+                        shipment=self.rec_name))
+            approved_by = Transaction().user or None
+        lot = None
+        number = lot_number or serial
+        if number:
+            lot = Lot_get_or_create(
+                product, number, production_date, expiration_date)
+        elif product.lot_is_required(
+                self.supplier_location, self.warehouse_input):
+            raise UserError(gettext(
+                    'inventory_flow.msg_receiving_lot_required',
+                    product=product.rec_name))
+        line, = Line.create([{
+                    'shipment': self.id,
+                    'product': product.id,
+                    'quantity': float(quantity),
+                    'unit': product.default_uom.id,
+                    'lot': lot.id if lot else None,
+                    'serial': serial,
+                    'production_date': production_date,
+                    'expiration_date': expiration_date,
+                    'approved_by': approved_by,
+                    }])
+        return line
+
+    @classmethod
+    @ModelView.button
+    def finish_receiving(cls, shipments):
+        """Split the incoming moves by counted lot and quantity, leave the
+        short quantities as back-order moves, record the variances and
+        receive the shipments."""
+        pool = Pool()
+        Move = pool.get('stock.move')
+        Variance = pool.get('stock.shipment.in.variance')
+        Uom = pool.get('product.uom')
+        User = pool.get('res.user')
+        to_save, back_orders, variances, unexpected = [], [], [], []
+        over_lines = []
+        for shipment in shipments:
+            if shipment.state != 'draft':
+                raise AccessError(gettext(
+                        'inventory_flow.msg_receiving_not_draft',
+                        shipment=shipment.rec_name))
+            if not shipment.receiving_lines:
+                raise UserError(gettext(
+                        'inventory_flow.msg_receiving_nothing_counted',
+                        shipment=shipment.rec_name))
+            expected = shipment.expected_quantities()
+            counted = shipment.counted_quantities()
+            counts = defaultdict(list)
+            for line in shipment.receiving_lines:
+                counts[line.product].append(line)
+            moves = defaultdict(list)
+            for move in shipment.incoming_moves:
+                if move.state != 'cancelled':
+                    moves[move.product].append(move)
+            for product in sorted(
+                    set(expected) | set(counted), key=lambda p: p.id):
+                result = line_variance(
+                    expected.get(product, 0), counted.get(product, 0),
+                    shipment.tolerance(product),
+                    rounding=product.default_uom.rounding)
+                approved = [l.approved_by for l in counts[product]
+                    if l.approved_by]
+                if result.needs_approval and not approved and is_manager():
+                    # The manager finishing the receipt confirms it
+                    approved = [User(Transaction().user)]
+                if result.needs_approval and not approved:
+                    raise AccessError(gettext(
+                            'inventory_flow.msg_receiving_needs_manager_%s'
+                            % result.kind,
+                            product=product.rec_name,
+                            shipment=shipment.rec_name))
+                variances.append({
+                        'shipment': shipment.id,
+                        'product': product.id,
+                        'unit': product.default_uom.id,
+                        'expected_quantity': expected.get(product, 0),
+                        'received_quantity': counted.get(product, 0),
+                        'difference': result.difference,
+                        'percent': result.percent,
+                        'tolerance': shipment.tolerance(product),
+                        'kind': result.kind,
+                        'approved_by': approved[-1].id if approved else None,
+                        })
+                pieces = [(l.lot, Uom.compute_qty(
+                            l.unit, l.quantity, product.default_uom,
+                            round=False)) for l in counts[product]]
+                product_moves = moves[product]
+                if not product_moves:
+                    moves_ = shipment._unexpected_moves(product, pieces)
+                    to_save.extend(moves_)
+                    unexpected.extend(moves_)
+                    continue
+                saved, backs = _allocate(product_moves, pieces)
+                to_save.extend(saved)
+                back_orders.extend(backs)
+                if result.kind in {'over', 'over_tolerance'}:
+                    # Accepted within tolerance or confirmed by a manager
+                    over_lines.extend(
+                        m.origin for m in product_moves
+                        if getattr(m.origin, '__name__', None)
+                        == 'purchase.line')
+        Move.save(to_save)
+        Move.save(back_orders)
+        Variance.create(variances)
+        cls._acknowledge_variances(unexpected, over_lines)
+        cls.receive(shipments)
+
+    @classmethod
+    def _acknowledge_variances(cls, unexpected, over_lines):
+        """The variances were accepted at the scan (within tolerance or by a
+        manager): Tryton's warnings about the same facts are not raised
+        again, i.e. unexpected moves without origin and purchase lines
+        receiving more than ordered."""
+        Warning = Pool().get('res.user.warning')
+        if unexpected:
+            Warning.skip(Warning.format('done', unexpected))
+        for line in set(over_lines):
+            Warning.skip(Warning.format('check_move_quantity', [line]))
+
+    def _unexpected_moves(self, product, pieces):
+        "Return new incoming moves for a product not on the shipment"
+        Move = Pool().get('stock.move')
+        moves = []
+        for lot, quantity in pieces:
+            move = Move(
+                product=product, unit=product.default_uom,
+                quantity=product.default_uom.round(quantity), lot=lot,
+                from_location=self.supplier_location,
+                to_location=self.warehouse_input,
+                company=self.company, shipment=self,
+                unit_price=product.cost_price or 0,
+                currency=self.company.currency,
+                planned_date=self.planned_date)
+            moves.append(move)
+        return moves
+
+
+def _allocate(moves, pieces):
+    """Distribute the counted (lot, quantity) pieces over the expected
+    moves of one product, in order; return (moves to save, back-orders).
+
+    A move that receives several lots is copied per lot; what a move does
+    not receive stays on the purchase as a draft move without shipment
+    (the back-order); anything counted over goes to the last move."""
+    pieces = [[lot, quantity] for lot, quantity in pieces]
+    to_save, back_orders = [], []
+    assigned = []
+    for move in moves:
+        unit = move.unit
+        factor = move.internal_quantity / move.quantity if move.quantity else 1
+        remaining = move.internal_quantity
+        parts = []
+        while pieces and remaining > 1e-9:
+            lot, quantity = pieces[0]
+            take = min(quantity, remaining)
+            parts.append([lot, take])
+            remaining -= take
+            pieces[0][1] -= take
+            if pieces[0][1] <= 1e-9:
+                pieces.pop(0)
+        assigned.append((move, parts, remaining, unit, factor))
+    # Over-counted quantities go to the last move that received something
+    if pieces:
+        target = [a for a in assigned if a[1]] or assigned[-1:]
+        move, parts, remaining, unit, factor = target[-1]
+        parts.extend(pieces)
+    for move, parts, remaining, unit, factor in assigned:
+        merged = {}
+        for lot, quantity in parts:
+            merged[lot] = merged.get(lot, 0) + quantity
+        parts = list(merged.items())
+        if not parts:
+            # Nothing received: the whole move becomes the back-order
+            move.shipment = None
+            back_orders.append(move)
+            continue
+        for index, (lot, quantity) in enumerate(parts):
+            target = move if index == 0 else copy_move(move)
+            target.quantity = unit.round(quantity / factor)
+            target.lot = lot
+            to_save.append(target)
+        if remaining > 1e-9 and unit.round(remaining / factor) > 0:
+            back_order = copy_move(move)
+            back_order.shipment = None
+            back_order.lot = None
+            back_order.quantity = unit.round(remaining / factor)
+            back_orders.append(back_order)
+    return to_save, back_orders
+
+
+def copy_move(move):
+    "Return an unsaved copy of move keeping its origin (the purchase line)"
+    Move = Pool().get('stock.move')
+    new = Move()
+    for name in ['product', 'unit', 'quantity', 'from_location',
+            'to_location', 'company', 'unit_price', 'currency',
+            'planned_date', 'origin', 'shipment', 'lot']:
+        if name in Move._fields:
+            setattr(new, name, getattr(move, name))
+    new.state = 'draft'
+    return new
+
+
+def Lot_get_or_create(product, number, production_date, expiration_date):
+    "Return the lot of product with number, created when unknown"
+    Lot = Pool().get('stock.lot')
+    lots = Lot.search([
+            ('product', '=', product.id),
+            ('number', '=', number),
+            ], limit=1)
+    if lots:
+        lot, = lots
+        changed = False
+        if production_date and not lot.production_date:
+            lot.production_date = production_date
+            changed = True
+        if expiration_date and not lot.expiration_date:
+            lot.expiration_date = expiration_date
+            lot.shelf_life_expiration_date = expiration_date
+            changed = True
+        if changed:
+            lot.save()
+        return lot
+    lot = Lot(
+        product=product, number=number,
+        production_date=production_date,
+        expiration_date=expiration_date,
+        shelf_life_expiration_date=expiration_date)
+    lot.save()
+    return lot
+
+
+class ReceivingLine(ModelSQL, ModelView):
+    "Receiving Count"
+    __name__ = 'stock.receiving.line'
+
+    shipment = fields.Many2One(
+        'stock.shipment.in', "Shipment", required=True, ondelete='CASCADE',
+        domain=[('state', '=', 'draft')],
+        help="The supplier shipment being received.")
+    product = fields.Many2One(
+        'product.product', "Product", required=True,
+        domain=[('type', 'in', ['goods', 'assets'])],
+        help="The product counted.")
+    quantity = fields.Float(
+        "Quantity", digits='unit', required=True,
+        domain=[('quantity', '>', 0)],
+        help="The quantity counted.")
+    unit = fields.Many2One(
+        'product.uom', "Unit", required=True,
+        help="The unit of the counted quantity.")
+    lot = fields.Many2One(
+        'stock.lot', "Lot",
+        domain=[('product', '=', Eval('product', -1))],
+        help="The lot or serial number captured with the count.")
+    serial = fields.Char(
+        "Serial Number",
+        help="The serial number (GS1 AI 21) scanned with the item.")
+    production_date = fields.Date(
+        "Production Date", help="The production date scanned (GS1 AI 11).")
+    expiration_date = fields.Date(
+        "Expiration Date", help="The expiry date scanned (GS1 AI 17).")
+    approved_by = fields.Many2One(
+        'res.user', "Approved by", readonly=True,
+        help="The manager who confirmed a count over tolerance or of an "
+        "unexpected item.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('shipment')
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(t, (t.shipment, Index.Range())))
+
+
+
+class ShipmentInVariance(ModelSQL, ModelView):
+    "Supplier Shipment Variance"
+    __name__ = 'stock.shipment.in.variance'
+
+    shipment = fields.Many2One(
+        'stock.shipment.in', "Shipment", required=True, readonly=True,
+        ondelete='CASCADE',
+        help="The received supplier shipment.")
+    product = fields.Many2One(
+        'product.product', "Product", required=True, readonly=True,
+        help="The product with the variance.")
+    unit = fields.Many2One(
+        'product.uom', "Unit", required=True, readonly=True,
+        help="The unit of the quantities.")
+    expected_quantity = fields.Float(
+        "Expected Quantity", digits='unit', readonly=True,
+        help="The quantity the purchase expected on this shipment.")
+    received_quantity = fields.Float(
+        "Received Quantity", digits='unit', readonly=True,
+        help="The quantity counted at receipt.")
+    difference = fields.Float(
+        "Difference", digits='unit', readonly=True,
+        help="Received minus expected; a short quantity stays on order.")
+    percent = fields.Float(
+        "Percent", digits=(16, 2), readonly=True,
+        help="The difference in percent of the expected quantity.")
+    tolerance = fields.Float(
+        "Tolerance", digits=(16, 2), readonly=True,
+        help="The over-delivery tolerance in percent that applied.")
+    kind = fields.Selection(
+        VARIANCE_KINDS, "Kind", readonly=True,
+        help="How the received quantity compares with the expected one.")
+    approved_by = fields.Many2One(
+        'res.user', "Approved by", readonly=True,
+        help="The manager who confirmed an over-tolerance or unexpected "
+        "quantity.")
+    supplier = fields.Function(fields.Many2One(
+            'party.party', "Supplier",
+            help="The supplier of the shipment."),
+        'get_supplier', searcher='search_supplier')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('shipment')
+        cls._order.insert(0, ('shipment', 'DESC'))
+
+    def get_supplier(self, name):
+        return self.shipment.supplier.id
+
+    @classmethod
+    def search_supplier(cls, name, clause):
+        return [('shipment.supplier',) + tuple(clause[1:])]
+
+
+class PutawayStrategy(sequence_ordered(), ModelSQL, ModelView):
+    "Putaway Strategy"
+    __name__ = 'stock.putaway.strategy'
+
+    warehouse = fields.Many2One(
+        'stock.location', "Warehouse", ondelete='CASCADE',
+        domain=[('type', '=', 'warehouse')],
+        help="The warehouse the strategy applies to; empty for all.")
+    category = fields.Many2One(
+        'product.category', "Product Category", ondelete='CASCADE',
+        help="The product category the strategy applies to; empty for all.")
+    strategy = fields.Selection(
+        STRATEGY_KINDS, "Strategy", required=True,
+        help="How bins are ranked; strategies earlier in the sequence "
+        "weigh more.")
+    active = fields.Boolean("Active",
+        help="Uncheck to stop using the strategy without deleting it.")
+
+    @classmethod
+    def default_active(cls):
+        return True
+
+    @classmethod
+    def strategies_for(cls, product, warehouse):
+        """Return the ordered strategy names for product in warehouse:
+        the most specific set of records wins (warehouse and category, then
+        warehouse, then category, then the general records)."""
+        categories = {c.id for c in product.categories_all}
+        records = cls.search([
+                ['OR',
+                    ('warehouse', '=', None),
+                    ('warehouse', '=', warehouse.id)],
+                ])
+        groups = defaultdict(list)
+        for record in records:
+            if record.category and record.category.id not in categories:
+                continue
+            key = (record.warehouse is not None, record.category is not None)
+            groups[key].append(record.strategy)
+        for key in [(True, True), (True, False), (False, True),
+                (False, False)]:
+            if groups.get(key):
+                return list(dict.fromkeys(groups[key]))
+        return list(putaway_algorithm.STRATEGIES)
+
+
+def _unit_measures(products):
+    "Return {product id: (volume m³, weight kg)} of one default unit"
+    pool = Pool()
+    Uom = pool.get('product.uom')
+    ModelData = pool.get('ir.model.data')
+    cubic_meter = Uom(ModelData.get_id('product', 'uom_cubic_meter'))
+    kilogram = Uom(ModelData.get_id('product', 'uom_kilogram'))
+    result = {}
+    for product in products:
+        template = product.template
+        volume = weight = None
+        if getattr(template, 'volume', None) and template.volume_uom:
+            volume = Uom.compute_qty(
+                template.volume_uom, template.volume, cubic_meter,
+                round=False)
+        if getattr(template, 'weight', None) and template.weight_uom:
+            weight = Uom.compute_qty(
+                template.weight_uom, template.weight, kilogram, round=False)
+        result[product.id] = (volume, weight)
+    return result
+
+
+def bin_candidates(warehouse, bins=None):
+    """Return the putaway.Bin of the warehouse's bins (or of bins) with
+    their current contents, volume and weight, in a few queries."""
+    pool = Pool()
+    Location = pool.get('stock.location')
+    StockBin = pool.get('stock.bin.quantity')
+    Product = pool.get('product.product')
+    if bins is None:
+        bins = Location.search([
+                ('parent', 'child_of', [warehouse.storage_location.id]),
+                ('zone', '!=', None),
+                ])
+        # One query over the warehouse's bins, not an IN list of all of them
+        context = {'warehouse': warehouse.id, 'locations': None}
+        domain = []
+    else:
+        context = {'warehouse': None, 'locations': None}
+        domain = [('location', 'in', [b.id for b in bins])]
+    with Transaction().set_context(**context):
+        rows = StockBin.search(domain)
+    products = Product.browse(list({r.product.id for r in rows}))
+    measures = _unit_measures(products)
+    contents = defaultdict(set)
+    used = defaultdict(lambda: [0.0, 0.0])
+    for row in rows:
+        if row.quantity <= 0:
+            continue
+        contents[row.location.id].add(
+            (row.product.id, row.lot.id if row.lot else None))
+        volume, weight = measures[row.product.id]
+        used[row.location.id][0] += (volume or 0) * row.quantity
+        used[row.location.id][1] += (weight or 0) * row.quantity
+    result = []
+    for bin_ in bins:
+        result.append(putaway_algorithm.Bin(
+                id=bin_.id,
+                warehouse=bin_.warehouse.id if bin_.warehouse else None,
+                zone=bin_.zone, blocked=bool(bin_.blocked),
+                aisle=bin_.aisle, position=bin_.position, level=bin_.level,
+                capacity_volume=bin_.capacity_volume,
+                capacity_weight=bin_.capacity_weight,
+                used_volume=used[bin_.id][0], used_weight=used[bin_.id][1],
+                contents=frozenset(contents[bin_.id])))
+    return result
+
+
+def putaway_item(move, warehouse):
+    "Return the putaway.Item of an inventory move"
+    product = move.product
+    volume, weight = _unit_measures([product])[product.id]
+    quantity = move.internal_quantity
+    home = product.template.home_bin
+    return putaway_algorithm.Item(
+        product=product.id, warehouse=warehouse.id, quantity=quantity,
+        lot=move.lot.id if move.lot else None,
+        unit_volume=volume, unit_weight=weight,
+        abc_class=product.abc_class,
+        home_bins=frozenset([home.id] if home else []))
+
+
+def recommend_bins(move, limit=3):
+    "Return the recommended bins (stock.location) for an inventory move"
+    pool = Pool()
+    Location = pool.get('stock.location')
+    Strategy = pool.get('stock.putaway.strategy')
+    warehouse = move.shipment.warehouse
+    candidates = bin_candidates(warehouse)
+    dispatch = [(b.aisle, b.position) for b in candidates
+        if b.zone == 'dispatch' and b.aisle is not None]
+    ranked = putaway_algorithm.recommend(
+        putaway_item(move, warehouse), candidates,
+        Strategy.strategies_for(move.product, warehouse),
+        dispatch=dispatch, limit=limit)
+    return Location.browse([r.bin for r in ranked])
+
+
+def pending_putaway(product, lot=None):
+    "Return the inventory moves of received shipments waiting for putaway"
+    Move = Pool().get('stock.move')
+    domain = [
+        ('product', '=', product.id),
+        ('shipment', 'like', 'stock.shipment.in,%'),
+        ('shipment.state', '=', 'received', 'stock.shipment.in'),
+        ('from_location.type', '=', 'storage'),
+        ('state', 'in', ['draft', 'assigned']),
+        ]
+    if lot:
+        domain.append(('lot', '=', lot.id))
+    return Move.search(domain, order=[('planned_date', 'ASC'), ('id', 'ASC')])
+
+
+def put_away(move, location, recommended=None):
+    """Do the inventory move into location (a bin), recording the
+    recommended bin; refuse an invalid bin naming the reason."""
+    pool = Pool()
+    Move = pool.get('stock.move')
+    Shipment = pool.get('stock.shipment.in')
+    warehouse = move.shipment.warehouse
+    if move.state not in {'draft', 'assigned'}:
+        raise AccessError(gettext(
+                'inventory_flow.msg_putaway_move_done',
+                product=move.product.rec_name))
+    candidate, = bin_candidates(warehouse, [location])
+    if not location.zone:
+        reason = 'zone'
+    else:
+        reason = putaway_algorithm.refusal(
+            putaway_item(move, warehouse), candidate)
+    if reason:
+        raise UserError(gettext(
+                'inventory_flow.msg_putaway_refused_%s' % reason,
+                bin=location.rec_name, warehouse=warehouse.rec_name))
+    if recommended is None:
+        recommended = (recommend_bins(move, limit=1) or [None])[0]
+    move.to_location = location
+    move.recommended_location = recommended
+    move.save()
+    Move.do([move])
+    shipment = move.shipment
+    if all(m.state in {'done', 'cancelled'}
+            for m in shipment.inventory_moves):
+        Shipment.do([shipment])
+    return move

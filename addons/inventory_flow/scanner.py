@@ -1,0 +1,644 @@
+"""The scanner app: a step framework and the HTTP routes serving it (D4).
+
+The page (``static/scanner/``) only renders what the server returns: every
+scan is posted to ``/<database>/scanner/step`` with the step name, the
+state the server returned last time and a client-generated ``key``; the
+step validates the scan, changes the database or not, and answers with the
+next screen.  A confirmation whose key was already applied is answered from
+``scanner.confirmation`` without being applied again.
+
+Steps are registered by modules with :func:`register_step`; each names the
+groups (XML ids) allowed to use it.  Authentication is Tryton's own session:
+the page logs in with ``common.db.login`` and sends ``Authorization:
+Session …``, or reuses the web client's session cookie.
+"""
+import json
+import mimetypes
+import os
+from http import HTTPStatus
+
+from trytond.exceptions import UserError, UserWarning
+from trytond.i18n import gettext
+from trytond.model import ModelSQL, Unique, fields
+from trytond.model.exceptions import AccessError
+from trytond.pool import Pool
+from trytond.protocols.wrappers import (
+    Response, with_pool, with_transaction)
+from trytond.transaction import Transaction
+from trytond.wsgi import app
+
+from .gs1 import ScanError, check_dates, parse_scan
+from .variance import QuantityError, parse_quantity
+
+STATIC = os.path.join(os.path.dirname(__file__), 'static', 'scanner')
+STEPS = {}
+
+
+class ScanFailure(UserError):
+    "A refused scan: ``code`` for the client, the message for the user"
+
+    def __init__(self, code, message, status=HTTPStatus.UNPROCESSABLE_ENTITY):
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+def register_step(cls):
+    "Register a step class (a class decorator)"
+    STEPS[cls.name] = cls
+    return cls
+
+
+class Confirmation(ModelSQL):
+    "Scanner Confirmation"
+    __name__ = 'scanner.confirmation'
+
+    key = fields.Char("Key", required=True,
+        help="The client-generated key of the confirmation.")
+    user = fields.Many2One('res.user', "User", required=True,
+        ondelete='CASCADE', help="The user who confirmed.")
+    step = fields.Char("Step", required=True,
+        help="The scanner step that applied the confirmation.")
+    response = fields.Text("Response",
+        help="The answer sent, replayed for a repeated key.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('key_unique', Unique(t, t.user, t.key),
+                'inventory_flow.msg_scan_already_applied'),
+            ]
+
+
+class Step:
+    """A scanner step.  ``scan`` returns ``(screen, changed)``; it raises
+    :class:`ScanFailure` (or a ``UserError``) to refuse a scan, and then
+    nothing is written."""
+    name = None
+    title = None
+    sequence = 100  # the order of the steps on the menu
+    groups = ('group_operator', 'group_manager')
+
+    def start(self):
+        raise NotImplementedError
+
+    def scan(self, state, value):
+        raise NotImplementedError
+
+    def screen(self, state, prompt, message=None, level='info', lines=None,
+            actions=None, input='scan'):
+        return {
+            'step': self.name,
+            'title': gettext(self.title),
+            'state': state,
+            'prompt': prompt,
+            'message': message,
+            'level': level,
+            'lines': lines or [],
+            'actions': actions or [],
+            'input': input,
+            }
+
+
+def allowed(step):
+    pool = Pool()
+    ModelData = pool.get('ir.model.data')
+    User = pool.get('res.user')
+    if Transaction().user == 0:
+        return True
+    groups = set(User.get_groups())
+    return any(
+        ModelData.get_id('inventory_flow', g) in groups for g in step.groups)
+
+
+def read_scan(value, separator=None):
+    "Parse value, turning parser errors into translated ScanFailures"
+    try:
+        return parse_scan(value, separator=separator)
+    except ScanError as error:
+        raise ScanFailure(error.code, gettext(
+                'inventory_flow.msg_scan_%s' % error.code,
+                value=error.value))
+
+
+def read_quantity(value, digits=None):
+    try:
+        return parse_quantity(value, digits)
+    except QuantityError as error:
+        raise ScanFailure('quantity_%s' % error.code, gettext(
+                'inventory_flow.msg_scan_quantity_%s' % error.code,
+                value=error.value))
+
+
+def product_by_gtin(gtin):
+    Product = Pool().get('product.product')
+    products = Product.search([('gtin', '=', gtin)], limit=1)
+    if not products:
+        raise ScanFailure('unknown_product', gettext(
+                'inventory_flow.msg_scan_unknown_product', value=gtin),
+            HTTPStatus.NOT_FOUND)
+    return products[0]
+
+
+def run_step(name, state, value, key):
+    """Run one scan of step name and return the screen (a dict).
+
+    A non-empty ``key`` marks a confirmation: if the user already applied
+    it, the stored screen is returned and nothing is changed."""
+    pool = Pool()
+    Confirmation = pool.get('scanner.confirmation')
+    step_class = STEPS.get(name)
+    if step_class is None:
+        raise ScanFailure('unknown_step', gettext(
+                'inventory_flow.msg_scan_unknown_step', step=name),
+            HTTPStatus.NOT_FOUND)
+    if not allowed(step_class):
+        raise ScanFailure('forbidden', gettext(
+                'inventory_flow.msg_scan_step_forbidden', step=name),
+            HTTPStatus.FORBIDDEN)
+    step = step_class()
+    user = Transaction().user
+    if key:
+        done = Confirmation.search([
+                ('user', '=', user), ('key', '=', key)], limit=1)
+        if done:
+            screen = json.loads(done[0].response)
+            screen['message'] = gettext(
+                'inventory_flow.msg_scan_already_applied')
+            screen['level'] = 'info'
+            screen['replayed'] = True
+            return screen
+    if value is None:
+        return step.start()
+    screen, changed = step.scan(state or {}, value)
+    if changed:
+        if not key:
+            raise ScanFailure('key_missing', gettext(
+                    'inventory_flow.msg_scan_key_missing'),
+                HTTPStatus.BAD_REQUEST)
+        Confirmation.create([{
+                    'key': key, 'user': user, 'step': name,
+                    'response': json.dumps(screen),
+                    }])
+    return screen
+
+
+def steps_for_user():
+    steps = sorted(STEPS.values(), key=lambda s: (s.sequence, s.name))
+    return [{'name': s.name, 'title': gettext(s.title)}
+        for s in steps if allowed(s)]
+
+
+# --- HTTP routes -----------------------------------------------------------
+
+def json_response(data, status=HTTPStatus.OK):
+    return Response(
+        json.dumps(data, default=str), status=status,
+        content_type='application/json')
+
+
+def error_response(code, message, status):
+    return json_response({'error': code, 'message': message}, status)
+
+
+def _user_context():
+    User = Pool().get('res.user')
+    return User.get_preferences(context_only=True)
+
+
+@with_transaction(user='request')
+def _step_transaction(request, pool):
+    data = request.parsed_data if request.method == 'POST' else {}
+    if not isinstance(data, dict):
+        raise ScanFailure('bad_request', 'JSON object expected',
+            HTTPStatus.BAD_REQUEST)
+    with Transaction().set_context(_user_context()):
+        if request.method == 'GET':
+            return {'steps': steps_for_user(),
+                'user': pool.get('res.user')(Transaction().user).rec_name,
+                'language': Transaction().language}
+        return run_step(
+            data.get('step'), data.get('state'), data.get('scan'),
+            data.get('key'))
+
+
+@with_pool
+def _step(request, pool):
+    # Errors are caught outside the transaction so that it is rolled back:
+    # a refused scan changes nothing.
+    try:
+        return json_response(_step_transaction(request, pool))
+    except ScanFailure as error:
+        return error_response(error.code, error.message, error.status)
+    except AccessError as error:
+        return error_response(
+            'forbidden', error.message, HTTPStatus.FORBIDDEN)
+    except UserError as error:
+        return error_response(
+            'refused', error.message, HTTPStatus.UNPROCESSABLE_ENTITY)
+    except UserWarning as error:
+        # The scanner cannot show Tryton's warning dialog: the warning is
+        # reported and the office resolves it in the web client.
+        return error_response(
+            'warning', error.message, HTTPStatus.CONFLICT)
+
+
+@app.route('/<database_name>/scanner/step', methods=['POST', 'GET'])
+@app.auth_required
+def scanner_step(request, database_name):
+    return _step(request, database_name)
+
+
+@app.route('/<database_name>/scanner/', methods=['GET'])
+@app.route('/<database_name>/scanner/<path:filename>', methods=['GET'])
+def scanner_static(request, database_name, filename='index.html'):
+    path = os.path.normpath(os.path.join(STATIC, filename))
+    if not path.startswith(STATIC + os.sep) or not os.path.isfile(path):
+        return error_response(
+            'not_found', filename, HTTPStatus.NOT_FOUND)
+    with open(path, 'rb') as fp:
+        content = fp.read()
+    mimetype = mimetypes.guess_type(path)[0] or 'application/octet-stream'
+    response = Response(content, content_type=mimetype)
+    response.headers['Cache-Control'] = 'no-cache'
+    return response
+
+
+# --- Steps of inventory_flow: receive (A3) and put away (A5) ---------------
+
+def _format_quantity(quantity, unit):
+    Lang = Pool().get('ir.lang')
+    return Lang.get().format_number_symbol(
+        unit.round(quantity), unit, digits=unit.digits)
+
+
+def _bin_label(location):
+    return location.code or location.rec_name
+
+
+def _variance_label(kind):
+    Variance = Pool().get('stock.shipment.in.variance')
+    return dict(Variance.fields_get(['kind'])['kind']['selection'])[kind]
+
+
+@register_step
+class ReceiveStep(Step):
+    """Receive a supplier shipment by scan: open it from a PO number, a
+    supplier reference or a GTIN; count items (GS1 quantity or typed);
+    finish.  State: ``shipment`` id and the ``pending`` item waiting for
+    its quantity."""
+    name = 'receive'
+    title = 'inventory_flow.msg_step_receive'
+    sequence = 10
+
+    def start(self):
+        return self.screen({}, gettext('inventory_flow.msg_prompt_shipment'))
+
+    def scan(self, state, value):
+        Shipment = Pool().get('stock.shipment.in')
+        if value == '__cancel__':
+            return self.start(), False
+        shipment = None
+        if state.get('shipment'):
+            shipment = Shipment(int(state['shipment']))
+            if shipment.state != 'draft':
+                raise ScanFailure('not_draft', gettext(
+                        'inventory_flow.msg_receiving_not_draft',
+                        shipment=shipment.rec_name))
+        if shipment and value == '__finish__':
+            Shipment.finish_receiving([shipment])
+            return self.screen({}, gettext(
+                    'inventory_flow.msg_prompt_shipment'),
+                gettext('inventory_flow.msg_receipt_finished',
+                    shipment=shipment.rec_name), 'success'), True
+        pending = state.get('pending')
+        if shipment and pending:
+            scan = None
+            try:
+                scan = parse_scan(value)
+            except ScanError:
+                pass
+            if scan is None or scan.kind == 'text':
+                product = Pool().get('product.product')(
+                    int(pending['product']))
+                quantity = read_quantity(value, product.default_uom.digits)
+                return self._count(shipment, product, quantity, pending)
+        scan = read_scan(value)
+        created = False
+        if shipment is None:
+            shipment, created = self._find_shipment(scan)
+            if scan.kind == 'text':
+                return self._screen(shipment, {}, gettext(
+                        'inventory_flow.msg_shipment_opened',
+                        shipment=shipment.rec_name,
+                        supplier=shipment.supplier.rec_name),
+                    'success'), created
+        if scan.kind == 'text':
+            raise ScanFailure('expected_item', gettext(
+                    'inventory_flow.msg_scan_expected_item'))
+        screen, changed = self._item(shipment, scan)
+        return screen, changed or created
+
+    def _item(self, shipment, scan):
+        pool = Pool()
+        Date = pool.get('ir.date')
+        product = product_by_gtin(scan.gtin)
+        with Transaction().set_context(company=shipment.company.id):
+            today = Date.today()
+        try:
+            check_dates(scan.production_date, scan.expiry_date, today)
+        except ScanError as error:
+            raise ScanFailure(error.code, gettext(
+                    'inventory_flow.msg_receiving_%s' % error.code,
+                    expiry=error.value,
+                    production=error.details.get('production')))
+        attached = False
+        if product not in shipment.expected_quantities():
+            # Expected on another open order of the supplier: that order's
+            # pending moves join this receipt
+            attached = attach_pending_moves(shipment, product)
+            if attached:
+                shipment = Pool().get('stock.shipment.in')(shipment.id)
+        if product not in shipment.expected_quantities():
+            from .receiving import is_manager
+            if not is_manager():
+                raise ScanFailure('not_on_shipment', gettext(
+                        'inventory_flow.msg_receiving_needs_manager_'
+                        'unexpected',
+                        product=product.rec_name,
+                        shipment=shipment.rec_name), HTTPStatus.CONFLICT)
+        pending = {
+            'product': product.id,
+            'lot': scan.lot,
+            'serial': scan.serial,
+            'production_date': (scan.production_date.isoformat()
+                if scan.production_date else None),
+            'expiry_date': (scan.expiry_date.isoformat()
+                if scan.expiry_date else None),
+            }
+        if scan.quantity is not None:
+            return self._count(shipment, product, scan.quantity, pending)
+        if scan.serial and not scan.lot:
+            return self._count(shipment, product, 1, pending)
+        return self._screen(shipment, {'pending': pending}, None, 'info',
+            prompt=gettext('inventory_flow.msg_prompt_quantity',
+                product=product.rec_name), input='quantity'), attached
+
+    def _count(self, shipment, product, quantity, pending):
+        import datetime as dt
+
+        def date(value):
+            return dt.date.fromisoformat(value) if value else None
+        shipment.count(
+            product, float(quantity), lot_number=pending.get('lot'),
+            serial=pending.get('serial'),
+            production_date=date(pending.get('production_date')),
+            expiration_date=date(pending.get('expiry_date')))
+        shipment = Pool().get('stock.shipment.in')(shipment.id)
+        variance = shipment.variance(product)
+        return self._screen(shipment, {}, gettext(
+                'inventory_flow.msg_counted',
+                quantity=_format_quantity(
+                    float(quantity), product.default_uom),
+                product=product.rec_name,
+                variance=_variance_label(variance.kind)),
+            'success'), True
+
+    def _screen(self, shipment, state, message, level, prompt=None,
+            input='scan'):
+        expected = shipment.expected_quantities()
+        counted = shipment.counted_quantities()
+        lines = []
+        for product in sorted(
+                set(expected) | set(counted), key=lambda p: p.rec_name):
+            variance = shipment.variance(product)
+            unit = product.default_uom
+            lines.append({
+                    'product': product.rec_name,
+                    'expected': _format_quantity(
+                        expected.get(product, 0), unit),
+                    'counted': _format_quantity(
+                        counted.get(product, 0), unit),
+                    'status': variance.kind,
+                    'status_label': _variance_label(variance.kind),
+                    })
+        state = dict(state, shipment=shipment.id)
+        actions = [{'value': '__cancel__',
+                'label': gettext('inventory_flow.msg_action_cancel')}]
+        if shipment.receiving_lines:
+            actions.insert(0, {'value': '__finish__',
+                    'label': gettext('inventory_flow.msg_action_finish'),
+                    'confirm': True})
+        screen = self.screen(state,
+            prompt or gettext('inventory_flow.msg_prompt_item'),
+            message, level, lines, actions, input)
+        screen['header'] = f'{shipment.rec_name} · {shipment.supplier.rec_name}'
+        return screen
+
+    def _find_shipment(self, scan):
+        """Return the draft supplier shipment expected for the scan,
+        created from the pending moves of a purchase if needed."""
+        pool = Pool()
+        Shipment = pool.get('stock.shipment.in')
+        Purchase = pool.get('purchase.purchase')
+        Move = pool.get('stock.move')
+        if scan.kind == 'text':
+            text = scan.text
+            # The supplier's delivery note first, then the purchase order,
+            # then our own shipment number: numbering sequences may overlap.
+            order = [('planned_date', 'ASC NULLS LAST'), ('id', 'ASC')]
+            shipments = Shipment.search([
+                    ('state', '=', 'draft'),
+                    ('reference', '=', text),
+                    ], order=order, limit=1)
+            if shipments:
+                return shipments[0], False
+            purchases = Purchase.search([
+                    ('state', 'in', ['processing', 'confirmed']),
+                    ['OR', ('number', '=', text), ('reference', '=', text)],
+                    ], limit=1)
+            if not purchases:
+                shipments = Shipment.search([
+                        ('state', '=', 'draft'),
+                        ('number', '=', text),
+                        ], order=order, limit=1)
+                if shipments:
+                    return shipments[0], False
+                raise ScanFailure('unknown', gettext(
+                        'inventory_flow.msg_scan_unknown', value=text),
+                    HTTPStatus.NOT_FOUND)
+            purchase, = purchases
+            for shipment in purchase.shipments:
+                if shipment.state == 'draft':
+                    return shipment, False
+            moves = [m for m in purchase.moves
+                if m.state == 'draft' and not m.shipment
+                and m.from_location.type == 'supplier']
+        else:
+            product = product_by_gtin(scan.gtin)
+            shipments = Shipment.search([
+                    ('state', '=', 'draft'),
+                    ('moves', 'where', [
+                            ('product', '=', product.id),
+                            ('from_location.type', '=', 'supplier'),
+                            ]),
+                    ], order=[('planned_date', 'ASC NULLS LAST'),
+                    ('id', 'ASC')], limit=1)
+            if shipments:
+                return shipments[0], False
+            candidates = Move.search([
+                    ('product', '=', product.id),
+                    ('state', '=', 'draft'),
+                    ('shipment', '=', None),
+                    ('origin', 'like', 'purchase.line,%'),
+                    ('from_location.type', '=', 'supplier'),
+                    ], order=[('planned_date', 'ASC NULLS LAST'),
+                    ('id', 'ASC')], limit=1)
+            if not candidates:
+                raise ScanFailure('no_shipment', gettext(
+                        'inventory_flow.msg_scan_no_shipment',
+                        value=product.rec_name), HTTPStatus.NOT_FOUND)
+            purchase = candidates[0].origin.purchase
+            moves = [m for m in purchase.moves
+                if m.state == 'draft' and not m.shipment
+                and m.from_location.type == 'supplier']
+        if not moves:
+            raise ScanFailure('no_shipment', gettext(
+                    'inventory_flow.msg_scan_no_shipment',
+                    value=purchase.rec_name), HTTPStatus.NOT_FOUND)
+        return shipment_from_moves(purchase, moves), True
+
+
+def attach_pending_moves(shipment, product):
+    """Add to the draft shipment the pending purchase moves of product
+    from the same supplier to the same warehouse; return whether any."""
+    Move = Pool().get('stock.move')
+    moves = Move.search([
+            ('product', '=', product.id),
+            ('state', '=', 'draft'),
+            ('shipment', '=', None),
+            ('origin.purchase.party', '=', shipment.supplier.id,
+                'purchase.line'),
+            ('to_location', '=', shipment.warehouse_input.id),
+            ('company', '=', shipment.company.id),
+            ])
+    if moves:
+        Move.write(moves, {'shipment': str(shipment)})
+    return bool(moves)
+
+
+def shipment_from_moves(purchase, moves):
+    "Create the draft supplier shipment of a purchase's pending moves"
+    pool = Pool()
+    Shipment = pool.get('stock.shipment.in')
+    Move = pool.get('stock.move')
+    shipment = Shipment(
+        company=purchase.company, supplier=purchase.party,
+        warehouse=purchase.warehouse,
+        reference=purchase.reference)
+    shipment.on_change_warehouse()
+    shipment.save()
+    Move.write(moves, {'shipment': str(shipment)})
+    return Shipment(shipment.id)
+
+
+@register_step
+class PutawayStep(Step):
+    """Put received goods away: scan the item (GTIN or GS1 with lot), the
+    step recommends a bin; scan the bin; the inventory move is done into
+    it.  State: ``move`` and ``recommended`` ids."""
+    name = 'putaway'
+    title = 'inventory_flow.msg_step_putaway'
+    sequence = 20
+
+    def start(self):
+        return self.screen(
+            {}, gettext('inventory_flow.msg_prompt_putaway_item'))
+
+    def scan(self, state, value):
+        pool = Pool()
+        Move = pool.get('stock.move')
+        Location = pool.get('stock.location')
+        if value == '__cancel__':
+            return self.start(), False
+        scan = read_scan(value)
+        if scan.kind != 'text':
+            return self._item(scan), False
+        if not state.get('move'):
+            raise ScanFailure('expected_item', gettext(
+                    'inventory_flow.msg_prompt_putaway_item'))
+        move = Move(int(state['move']))
+        locations = Location.search([
+                ('barcode', '=', scan.text),
+                ('zone', '!=', None),
+                ], limit=1)
+        if not locations:
+            locations = Location.search([
+                    ('code', '=', scan.text),
+                    ('type', '=', 'storage'),
+                    ], limit=1)
+        if not locations:
+            raise ScanFailure('unknown', gettext(
+                    'inventory_flow.msg_scan_unknown', value=scan.text),
+                HTTPStatus.NOT_FOUND)
+        location, = locations
+        recommended = (Location(int(state['recommended']))
+            if state.get('recommended') else None)
+        from .receiving import put_away
+        quantity = _format_quantity(move.quantity, move.unit)
+        put_away(move, location, recommended)
+        if recommended and recommended != location:
+            message = gettext('inventory_flow.msg_put_away_override',
+                quantity=quantity, product=move.product.rec_name,
+                bin=_bin_label(location),
+                recommended=_bin_label(recommended))
+        else:
+            message = gettext('inventory_flow.msg_put_away',
+                quantity=quantity, product=move.product.rec_name,
+                bin=_bin_label(location))
+        return self.screen({}, gettext(
+                'inventory_flow.msg_prompt_putaway_item'), message,
+            'success'), True
+
+    def _item(self, scan):
+        pool = Pool()
+        Lot = pool.get('stock.lot')
+        from .receiving import pending_putaway, recommend_bins
+        product = product_by_gtin(scan.gtin)
+        lot = None
+        if scan.lot or scan.serial:
+            lots = Lot.search([
+                    ('product', '=', product.id),
+                    ('number', '=', scan.lot or scan.serial),
+                    ], limit=1)
+            lot = lots[0] if lots else None
+            if not lot:
+                raise ScanFailure('nothing', gettext(
+                        'inventory_flow.msg_scan_nothing_to_put_away',
+                        product=product.rec_name), HTTPStatus.NOT_FOUND)
+        moves = pending_putaway(product, lot)
+        if not moves:
+            raise ScanFailure('nothing', gettext(
+                    'inventory_flow.msg_scan_nothing_to_put_away',
+                    product=product.rec_name), HTTPStatus.NOT_FOUND)
+        move = moves[0]
+        bins = recommend_bins(move)
+        quantity = _format_quantity(move.quantity, move.unit)
+        lines = [{'product': _bin_label(b), 'status': 'recommended',
+                'status_label': str(i + 1)} for i, b in enumerate(bins)]
+        screen = self.screen({
+                'move': move.id,
+                'recommended': bins[0].id if bins else None,
+                }, gettext('inventory_flow.msg_prompt_bin',
+                quantity=quantity, product=move.product.rec_name,
+                bin=_bin_label(bins[0]) if bins else gettext(
+                    'inventory_flow.msg_no_recommendation')),
+            lines=lines,
+            actions=[{'value': '__cancel__',
+                    'label': gettext('inventory_flow.msg_action_cancel')}])
+        screen['header'] = ' · '.join(filter(None, [
+                    move.product.rec_name, move.lot.rec_name
+                    if move.lot else None, quantity]))
+        return screen

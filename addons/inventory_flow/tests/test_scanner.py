@@ -1,0 +1,388 @@
+"""Route tests of the scanner steps receive and putaway (A3, A5, D4):
+the happy path through HTTP, and every bad input of issue 5 answered with a
+clear message while nothing changes."""
+import base64
+import datetime as dt
+import json
+import os
+import uuid
+
+from trytond.modules.company.tests import create_company, set_company
+from trytond.modules.inventory_flow.gs1 import GS, gtin_check_digit
+from trytond.modules.inventory_flow.layout import RackBlock
+from trytond.modules.inventory_flow.tests.tools import SuiteDatabaseMixin
+from trytond.pool import Pool
+from trytond.protocols.wrappers import HTTPStatus
+from trytond.tests.test_tryton import DB_NAME, RouteTestCase
+from trytond.tools import find_dir
+from trytond.transaction import Transaction
+
+GTIN_WATER = '04006381333931'
+
+
+def gtin(payload):
+    return (payload + str(gtin_check_digit(payload))).zfill(14)
+
+
+GTIN_JUICE = gtin('501234567890')
+GTIN_SOAP = gtin('761234567890')
+GTIN_NOBODY = gtin('871234567890')
+
+
+def yymmdd(date):
+    return date.strftime('%y%m%d')
+
+
+class ScannerRouteTestCase(SuiteDatabaseMixin, RouteTestCase):
+    "Test the scanner routes"
+    module = 'inventory_flow'
+
+    @classmethod
+    def setUpDatabase(cls):
+        pool = Pool()
+        User = pool.get('res.user')
+        ModelData = pool.get('ir.model.data')
+        Location = pool.get('stock.location')
+        Party = pool.get('party.party')
+        Template = pool.get('product.template')
+        Uom = pool.get('product.uom')
+        Shipment = pool.get('stock.shipment.in')
+        Purchase = pool.get('purchase.purchase')
+        from trytond.modules.inventory_flow.location import generate_layout
+
+        company = create_company()
+        admin, = User.search([('login', '=', 'admin')])
+        admin.password = 'password'
+        admin.save()
+        operator, = User.create([{
+                    'name': 'Otto Operator', 'login': 'operator',
+                    'password': 'password-operator',
+                    'groups': [('add', [ModelData.get_id(
+                                    'inventory_flow', 'group_operator')])],
+                    }])
+        # Lin works in Chinese: Tryton translates the scanner's messages
+        Lang = pool.get('ir.lang')
+        Translation = pool.get('ir.translation')
+        chinese, = Lang.search([('code', '=', 'zh_CN')])
+        chinese.translatable = True
+        chinese.save()
+        Translation.translation_import('zh_CN', 'inventory_flow', [
+                os.path.join(find_dir('inventory_flow'), 'locale',
+                    'zh_CN.po')])
+        lin, = User.create([{
+                    'name': 'Lin', 'login': 'lin',
+                    'password': 'password-lin', 'language': chinese.id,
+                    'groups': [('add', [ModelData.get_id(
+                                    'inventory_flow', 'group_operator')])],
+                    }])
+        User.write([admin, operator, lin], {
+                'companies': [('add', [company.id])],
+                'company': company.id,
+                })
+        with set_company(company):
+            warehouse, = Location.search([('type', '=', 'warehouse')])
+            bins = generate_layout(
+                warehouse, RackBlock('A', 1, 2, 3, 1), zone='pick',
+                capacity_volume=1.0)
+            blocked, = generate_layout(
+                warehouse, RackBlock('B', 1, 1, 1, 1), zone='reserve')
+            blocked.blocked = True
+            blocked.save()
+            generate_layout(
+                warehouse, RackBlock('Q', 1, 1, 1, 1), zone='quarantine')
+            unit, = Uom.search([('name', '=', 'Unit')])
+            liter = Uom(ModelData.get_id('product', 'uom_liter'))
+            templates = Template.create([{
+                        'name': name, 'default_uom': unit.id,
+                        'type': 'goods', 'purchasable': True,
+                        'purchase_uom': unit.id,
+                        'volume': 1, 'volume_uom': liter.id,
+                        'products': [('create', [{
+                                        'abc_class': 'A'
+                                        if name == 'Water' else None,
+                                        'identifiers': [('create', [{
+                                                        'type': 'ean',
+                                                        'code': code}])],
+                                        }])],
+                        } for name, code in [
+                        ('Water', GTIN_WATER[1:]),
+                        ('Juice', GTIN_JUICE),
+                        ('Soap', GTIN_SOAP)]])
+            supplier, = Party.create([{'name': 'Supplier',
+                        'addresses': [('create', [{}])]}])
+            water, juice, soap = [t.products[0] for t in templates]
+            # DN-1: the moves of a processed purchase order
+            purchase, = Purchase.create([{
+                        'party': supplier.id, 'company': company.id,
+                        'currency': company.currency.id,
+                        'warehouse': warehouse.id, 'reference': 'DN-1',
+                        'invoice_method': 'manual',
+                        'invoice_address': supplier.addresses[0].id,
+                        'lines': [('create', [{
+                                        'product': p.id, 'unit': unit.id,
+                                        'quantity': q, 'unit_price': 1,
+                                        'description': p.rec_name,
+                                        } for p, q in [
+                                        (water, 10), (juice, 5)]])],
+                        }])
+            Purchase.quote([purchase])
+            Purchase.confirm([purchase])
+            Purchase.process([purchase])
+            # DN-2: a shipment keyed in by the office
+            shipment = Shipment(
+                supplier=supplier, company=company,
+                warehouse=warehouse, reference='DN-2')
+            shipment.on_change_warehouse()
+            shipment.incoming_moves = [{
+                    'product': p.id, 'unit': unit.id, 'quantity': q,
+                    'from_location': supplier.supplier_location.id,
+                    'to_location': warehouse.input_location.id,
+                    'unit_price': 1, 'currency': company.currency.id,
+                    'company': company.id,
+                    } for p, q in [(water, 10), (juice, 5)]]
+            shipment.save()
+        cls.purchase_number = purchase.number
+        Transaction().commit()
+
+    def post(self, step, scan, state=None, key=None, user='admin',
+            password='password'):
+        client = self.client()
+        response = client.post(
+            f'/{DB_NAME}/scanner/step',
+            data=json.dumps({'step': step, 'scan': scan,
+                    'state': state or {},
+                    'key': key or str(uuid.uuid4())}),
+            headers={'Authorization': 'Basic ' + base64.b64encode(
+                        f'{user}:{password}'.encode()).decode()},
+            content_type='application/json')
+        try:
+            return response.status_code, json.loads(response.data)
+        except ValueError:
+            self.fail(f"{response.status_code}: {response.data[-3000:]}")
+
+    def counted(self, reference):
+        Shipment = Pool(DB_NAME).get('stock.shipment.in')
+        with Transaction().start(DB_NAME, 0, readonly=True):
+            shipment, = Shipment.search([('reference', '=', reference)])
+            return (shipment.state, sorted(
+                    (l.product.rec_name, l.quantity,
+                        l.lot.number if l.lot else None)
+                    for l in shipment.receiving_lines))
+
+    def test_page_and_steps(self):
+        "The page is served and the steps are listed for the user"
+        client = self.client()
+        response = client.get(f'/{DB_NAME}/scanner/')
+        self.assertEqual(response.status_code, HTTPStatus.OK)
+        self.assertIn(b'id="scan"', response.data)
+        for name in ['scanner.js', 'scanner.css']:
+            response = client.get(f'/{DB_NAME}/scanner/{name}')
+            self.assertEqual(response.status_code, HTTPStatus.OK)
+        response = client.get(f'/{DB_NAME}/scanner/../tryton.cfg')
+        self.assertEqual(response.status_code, HTTPStatus.NOT_FOUND)
+        response = client.get(f'/{DB_NAME}/scanner/step', headers={
+                'Authorization': 'Basic ' + base64.b64encode(
+                    b'operator:password-operator').decode()})
+        self.assertEqual(response.status_code, HTTPStatus.OK)
+        self.assertEqual(
+            [s['name'] for s in json.loads(response.data)['steps']],
+            ['receive', 'putaway'])
+        response = client.get(f'/{DB_NAME}/scanner/step')
+        self.assertEqual(response.status_code, HTTPStatus.UNAUTHORIZED)
+
+    def test_messages_in_user_language(self):
+        "A Chinese-speaking operator reads the scanner in Chinese"
+        status, screen = self.post(
+            'receive', None, user='lin', password='password-lin')
+        self.assertEqual(status, HTTPStatus.OK)
+        self.assertEqual(
+            (screen['title'], screen['prompt']),
+            ('收货', '请扫描采购单号、送货单或物品'))
+        status, error = self.post(
+            'receive', '4006381333938', user='lin', password='password-lin')
+        self.assertEqual(status, HTTPStatus.UNPROCESSABLE_ENTITY)
+        self.assertIn('校验位错误', error['message'])
+
+    def test_login_reuses_tryton_session(self):
+        "The page logs in like sao and sends the Tryton session"
+        client = self.client()
+        response = client.post(f'/{DB_NAME}/rpc/', data=json.dumps({
+                    'id': 1, 'method': 'common.db.login',
+                    'params': ['operator', {'password': 'password-operator'},
+                        'en']}),
+            content_type='application/json')
+        self.assertEqual(response.status_code, HTTPStatus.OK, response.data)
+        user_id, token = json.loads(response.data)['result'][:2]
+        session = base64.b64encode(
+            f'operator:{user_id}:{token}'.encode()).decode()
+        response = client.get(f'/{DB_NAME}/scanner/step', headers={
+                'Authorization': 'Session ' + session,
+                'X-Requested-With': 'XMLHttpRequest'})
+        self.assertEqual(response.status_code, HTTPStatus.OK)
+        self.assertEqual(json.loads(response.data)['user'], 'Otto Operator')
+        response = client.get(f'/{DB_NAME}/scanner/step', headers={
+                'Authorization': 'Session ' + base64.b64encode(
+                    f'operator:{user_id}:forged'.encode()).decode(),
+                'X-Requested-With': 'XMLHttpRequest'})
+        self.assertEqual(response.status_code, HTTPStatus.UNAUTHORIZED)
+        self.assertNotIn('WWW-Authenticate', response.headers)
+
+    def test_receive_and_put_away(self):
+        "Receive with lots and a short count, then put away into bins"
+        today = dt.date.today()
+        expiry = today + dt.timedelta(days=200)
+        # the PO number opens a new shipment of the order's pending moves
+        status, screen = self.post('receive', self.purchase_number)
+        self.assertEqual(status, HTTPStatus.OK, screen)
+        state = screen['state']
+        self.assertTrue(state['shipment'])
+
+        self.assertEqual(
+            [(l['product'], l['status']) for l in screen['lines']],
+            [('Juice', 'short'), ('Water', 'short')])
+
+        # one GS1-128 scan: GTIN, production, expiry, lot and quantity
+        scan = (']C101' + GTIN_WATER + '11' + yymmdd(today) + '17'
+            + yymmdd(expiry) + '10LOT-A' + GS + '376')
+        status, screen = self.post('receive', scan, state)
+        self.assertEqual(status, HTTPStatus.OK, screen)
+        self.assertEqual(screen['level'], 'success')
+
+        # a bare GTIN asks for the quantity, typed on the keypad
+        status, screen = self.post('receive', GTIN_JUICE, screen['state'])
+        self.assertEqual(screen['input'], 'quantity')
+        key = str(uuid.uuid4())
+        status, first = self.post('receive', '5', screen['state'], key=key)
+        self.assertEqual(status, HTTPStatus.OK, first)
+        # a retried confirmation (same key) is applied once
+        status, again = self.post('receive', '5', screen['state'], key=key)
+        self.assertEqual(status, HTTPStatus.OK)
+        self.assertTrue(again.get('replayed'))
+        self.assertEqual(self.counted('DN-1'), ('draft', [
+                    ('Juice', 5, None), ('Water', 6, 'LOT-A')]))
+        self.assertEqual(
+            [(l['product'], l['status']) for l in first['lines']],
+            [('Juice', 'match'), ('Water', 'short')])
+
+        status, screen = self.post(
+            'receive', '__finish__', first['state'])
+        self.assertEqual(status, HTTPStatus.OK, screen)
+
+        pool = Pool(DB_NAME)
+        Shipment = pool.get('stock.shipment.in')
+        Move = pool.get('stock.move')
+        with Transaction().start(DB_NAME, 0, readonly=True):
+            shipment, = Shipment.search([('reference', '=', 'DN-1')])
+            self.assertEqual(shipment.state, 'received')
+            self.assertEqual(
+                sorted((v.product.rec_name, v.kind, v.difference)
+                    for v in shipment.variances),
+                [('Juice', 'match', 0), ('Water', 'short', -4)])
+            back_order, = Move.search([
+                    ('shipment', '=', None),
+                    ('product.name', '=', 'Water')])
+            self.assertEqual(
+                (back_order.quantity, back_order.state), (4, 'draft'))
+            water_move, = [m for m in shipment.incoming_moves
+                if m.product.name == 'Water']
+            self.assertEqual(water_move.lot.number, 'LOT-A')
+            self.assertEqual(water_move.lot.expiration_date, expiry)
+            self.assertEqual(water_move.lot.production_date, today)
+
+        # putaway: the item, then the bin
+        status, screen = self.post('putaway', '(01)' + GTIN_WATER + '(10)LOT-A')
+        self.assertEqual(status, HTTPStatus.OK, screen)
+        recommended = screen['state']['recommended']
+        self.assertTrue(recommended)
+        self.assertEqual(screen['lines'][0]['product'], 'A-01-1-01')
+        for bin_code, code in [
+                ('B-01-1-01', 'refused'), ('Q-01-1-01', 'refused'),
+                ('NOWHERE', 'unknown')]:
+            with self.subTest(bin=bin_code):
+                status, error = self.post('putaway', bin_code, screen['state'])
+                self.assertEqual(error['error'], code)
+                self.assertGreaterEqual(status, 400)
+                self.assertTrue(error['message'])
+        status, done = self.post('putaway', 'A-02-1-03', screen['state'])
+        self.assertEqual(status, HTTPStatus.OK, done)
+        self.assertIn('A-01-1-01', done['message'])
+        StockBin = pool.get('stock.bin.quantity')
+        with Transaction().start(DB_NAME, 0, readonly=True):
+            row, = StockBin.search([('location.code', '=', 'A-02-1-03')])
+            self.assertEqual((row.product.name, row.quantity, row.lot.number),
+                ('Water', 6, 'LOT-A'))
+            move, = Move.search([('to_location', '=', row.location.id)])
+            self.assertEqual(move.recommended_location.code, 'A-01-1-01')
+            self.assertEqual(move.state, 'done')
+
+        # juice put away where recommended; the shipment is then done
+        status, screen = self.post('putaway', GTIN_JUICE)
+        self.assertEqual(status, HTTPStatus.OK, screen)
+        status, done = self.post(
+            'putaway', screen['lines'][0]['product'], screen['state'])
+        self.assertEqual(status, HTTPStatus.OK, done)
+        self.assertEqual(self.counted('DN-1')[0], 'done')
+        status, error = self.post('putaway', GTIN_JUICE)
+        self.assertEqual(error['error'], 'nothing')
+
+    def test_bad_inputs_change_nothing(self):
+        "Each bad scan gets a clear message and changes nothing"
+        today = dt.date.today()
+        status, screen = self.post('receive', 'DN-2')
+        self.assertEqual(status, HTTPStatus.OK, screen)
+        state = screen['state']
+        status, pending = self.post('receive', GTIN_WATER, state)
+        self.assertEqual(pending['input'], 'quantity')
+        before = self.counted('DN-2')
+        for scan, the_state, code in [
+                ('UNKNOWN-42', state, 'expected_item'),
+                ('4006381333938', state, 'check_digit'),
+                ('01' + GTIN_WATER + '17261341', state, 'date'),
+                (']d201' + GTIN_WATER + GS + '10' + 'X' * 25, state,
+                    'malformed'),
+                ('(01)' + GTIN_WATER + '(11)' + yymmdd(today) + '(17)'
+                    + yymmdd(today - dt.timedelta(days=1)) + '(37)1', state,
+                    'expiry_before_production'),
+                ('(01)' + GTIN_WATER + '(17)'
+                    + yymmdd(today - dt.timedelta(days=3)) + '(37)1', state,
+                    'expired'),
+                ('0', pending['state'], 'quantity_not_positive'),
+                ('-3', pending['state'], 'quantity_not_positive'),
+                ('abc', pending['state'], 'quantity_not_numeric'),
+                ('1.5', pending['state'], 'quantity_too_precise'),
+                (GTIN_NOBODY, state, 'unknown_product'),
+                ('', state, 'empty'),
+                ]:
+            with self.subTest(scan=scan):
+                status, error = self.post('receive', scan, the_state)
+                self.assertEqual(
+                    status, HTTPStatus.UNPROCESSABLE_ENTITY
+                    if code != 'unknown_product' else HTTPStatus.NOT_FOUND,
+                    error)
+                self.assertEqual(error['error'], code)
+                self.assertTrue(error['message'])
+        # a product not on the shipment: refused for an operator
+        status, error = self.post(
+            'receive', '(01)' + GTIN_SOAP + '(37)2', state,
+            user='operator', password='password-operator')
+        self.assertEqual(status, HTTPStatus.CONFLICT)
+        self.assertIn('Soap', error['message'])
+        # counting beyond the tolerance is refused for an operator
+        status, error = self.post(
+            'receive', '(01)' + GTIN_WATER + '(37)11', state,
+            user='operator', password='password-operator')
+        self.assertEqual(status, HTTPStatus.FORBIDDEN, error)
+        self.assertIn('manager', error['message'])
+        # unknown step and unknown shipment
+        status, error = self.post('teleport', 'X')
+        self.assertEqual(status, HTTPStatus.NOT_FOUND)
+        status, error = self.post('receive', 'NO-SUCH-PO')
+        self.assertEqual((status, error['error']),
+            (HTTPStatus.NOT_FOUND, 'unknown'))
+        self.assertEqual(self.counted('DN-2'), before)
+        self.assertEqual(before, ('draft', []))
+        # a GTIN alone opens the draft shipment expecting it
+        status, screen = self.post('receive', GTIN_JUICE)
+        self.assertEqual(status, HTTPStatus.OK, screen)
+        self.assertIn('DN-2', screen['header'])
+        self.assertEqual(screen['input'], 'quantity')

@@ -1,0 +1,320 @@
+#!/usr/bin/env python3
+"""Order intake + reservation throughput on PostgreSQL, beside plain Tryton
+(issue 7, architecture rule 8).  Standalone:
+
+    .venv/bin/python tests/bench/bench_reservation.py \\
+        --uri postgresql://USER@127.0.0.1:PORT [--clients 1,4,16] \\
+        [--orders 40] [--history 0,10000] [--skus 5]
+
+For each move-history size it builds a database with the ``inventory_flow``
+test fixture (trytond's test machinery; DB_CACHE may point at a cache),
+adds ``history`` done moves of the hot SKUs, then for each client count:
+
+* ``api``: that many threads POST orders of one line (1 to 3 units of one of
+  ``skus`` hot SKUs) over real HTTP (a threaded werkzeug server running
+  trytond's WSGI app in this process) with fresh Idempotency-Keys;
+* ``tryton``: that many threads do what plain Tryton does for the same order:
+  sale create, quote, confirm, process, then ``stock.shipment.out``
+  ``assign_try`` (with trytond's own retry of 5 on lock errors).
+
+It prints order lines per second, p50/p99 latency and failures; it never
+fails on a figure.  The stock is large enough never to run out.
+"""
+import argparse
+import json
+import os
+import random
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from decimal import Decimal
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__))))
+
+
+def percentile(values, p):
+    if not values:
+        return float('nan')
+    values = sorted(values)
+    k = max(0, min(len(values) - 1, int(round(p / 100 * (len(values) - 1)))))
+    return values[k]
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--uri', default=os.environ.get(
+            'TRYTOND_DATABASE_URI'), help="PostgreSQL URI of a server")
+    parser.add_argument('--clients', default='1,4,16')
+    parser.add_argument('--orders', type=int, default=40,
+        help="orders per client count and mode")
+    parser.add_argument('--history', default='0,10000',
+        help="sizes of done-move history of the hot SKUs")
+    parser.add_argument('--skus', type=int, default=5)
+    parser.add_argument('--modes', default='api,tryton')
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    if not args.uri or not args.uri.startswith('postgresql'):
+        sys.exit("bench_reservation: give --uri postgresql://… "
+            "(e.g. URI=$(scripts/pg.sh start /tmp/benchpg))")
+    results = []
+    for history in [int(h) for h in args.history.split(',')]:
+        results += run_history(args, history)
+    print()
+    print(f"{'mode':8} {'history':>8} {'clients':>7} {'lines/s':>8} "
+        f"{'p50 ms':>7} {'p99 ms':>7} {'failed':>7}")
+    for r in results:
+        print(f"{r['mode']:8} {r['history']:8d} {r['clients']:7d} "
+            f"{r['rate']:8.1f} {r['p50']:7.0f} {r['p99']:7.0f} "
+            f"{r['failed']:7d}")
+    return 0
+
+
+def run_history(args, history):
+    # One database per history size: the test machinery names it DB_NAME
+    os.environ['TRYTOND_DATABASE_URI'] = args.uri.rstrip('/') + '/'
+    os.environ['DB_NAME'] = f'bench_reservation_{history}'
+    os.environ.setdefault('DB_CACHE', args.uri)
+    import importlib
+    import trytond.tests.test_tryton as test_tryton
+    from trytond.config import config
+    config.set('database', 'uri', os.environ['TRYTOND_DATABASE_URI'])
+    importlib.reload(test_tryton)
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    db_name = os.environ['DB_NAME']
+    test_tryton.drop_db(db_name)
+    test_tryton.activate_module(['inventory_flow'])
+    from trytond.modules.inventory_flow.tests.test_api import (
+        setup_order_fixture)
+    skus = [f'HOT{i}' for i in range(args.skus)]
+    with Transaction().start(db_name, 0) as transaction:
+        fixture = setup_order_fixture(stock={'WATER': 10 ** 6})
+        products = add_hot_products(fixture, skus, history)
+        transaction.commit()
+    print(f"bench: database {db_name} ready, {history} moves of history",
+        file=sys.stderr, flush=True)
+    results = []
+    for clients in [int(c) for c in args.clients.split(',')]:
+        for mode in args.modes.split(','):
+            run = {'api': run_api, 'tryton': run_tryton}[mode]
+            latencies, failed, elapsed = run(
+                db_name, fixture, products, skus, clients, args.orders)
+            lines = len(latencies)
+            results.append({
+                    'mode': mode, 'history': history, 'clients': clients,
+                    'rate': lines / elapsed if elapsed else 0,
+                    'p50': percentile(latencies, 50) * 1000,
+                    'p99': percentile(latencies, 99) * 1000,
+                    'failed': failed,
+                    })
+            print('bench:', results[-1], file=sys.stderr, flush=True)
+    with Transaction().start(db_name, 0, readonly=True):
+        differences = Pool().get('stock.availability').check_consistency()
+        print(f"bench: consistency check: {len(differences)} differences",
+            file=sys.stderr, flush=True)
+    return results
+
+
+def add_hot_products(fixture, skus, history):
+    "Create the hot SKUs with plenty of stock and a done-move history"
+    from trytond.modules.company.tests import set_company
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    pool = Pool()
+    Template = pool.get('product.template')
+    Category = pool.get('product.category')
+    Uom = pool.get('product.uom')
+    Move = pool.get('stock.move')
+    Location = pool.get('stock.location')
+    Company = pool.get('company.company')
+    company = Company(fixture['company'])
+    unit, = Uom.search([('name', '=', 'Unit')])
+    category, = Category.search([('accounting', '=', True)], limit=1)
+    supplier, = Location.search([('code', '=', 'SUP')])
+    customer, = Location.search([('code', '=', 'CUS')])
+    bin_ = Location(fixture['bins']['pick'][0])
+    with set_company(company):
+        templates = Template.create([{
+                    'name': sku, 'code': sku, 'type': 'goods',
+                    'default_uom': unit.id, 'sale_uom': unit.id,
+                    'salable': True, 'list_price': Decimal(1),
+                    'account_category': category.id,
+                    'products': [('create', [{}])],
+                    } for sku in skus])
+        products = [t.products[0] for t in templates]
+        moves = Move.create([{
+                    'product': p.id, 'unit': unit.id, 'quantity': 10 ** 6,
+                    'from_location': supplier.id, 'to_location': bin_.id,
+                    'company': company.id, 'unit_price': Decimal(1),
+                    'currency': company.currency.id,
+                    } for p in products])
+        with Transaction().set_context(_skip_warnings=True):
+            Move.do(moves)
+    if history:
+        # Pairs in/out of the bin: the balance is unchanged, the history grows
+        cursor = Transaction().connection.cursor()
+        per_product = max(1, history // (2 * len(products)))
+        for product in products:
+            for from_, to in [(supplier, bin_), (bin_, customer)]:
+                cursor.execute(
+                    'INSERT INTO stock_move (product, unit, quantity, '
+                    'internal_quantity, from_location, to_location, company, '
+                    'state, effective_date, planned_date, create_uid, '
+                    'create_date, unit_price, currency) '
+                    'SELECT %s, %s, 1, 1, %s, %s, %s, \'done\', '
+                    'CURRENT_DATE - 30, CURRENT_DATE - 30, 0, NOW(), 1, %s '
+                    'FROM generate_series(1, %s)',
+                    (product.id, unit.id, from_.id, to.id, company.id,
+                        company.currency.id, per_product))
+    return {p.code: p.id for p in products}
+
+
+def _threads(clients, orders, work):
+    latencies, failures = [], []
+    lock = threading.Lock()
+    counter = iter(range(orders))
+
+    def worker(number):
+        rng = random.Random(number)
+        while True:
+            with lock:
+                index = next(counter, None)
+            if index is None:
+                return
+            start = time.monotonic()
+            try:
+                ok = work(rng, index)
+            except Exception as exception:
+                ok = False
+                print('bench: failure', repr(exception)[:200],
+                    file=sys.stderr)
+            duration = time.monotonic() - start
+            with lock:
+                (latencies if ok else failures).append(duration)
+
+    threads = [threading.Thread(target=worker, args=(n,))
+        for n in range(clients)]
+    start = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, len(failures), time.monotonic() - start
+
+
+def run_api(db_name, fixture, products, skus, clients, orders):
+    from werkzeug.serving import make_server
+    from trytond.wsgi import app
+    server = make_server('127.0.0.1', 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = (f'http://127.0.0.1:{server.server_port}/{db_name}'
+        '/inventory/api/v1/orders')
+    run_id = uuid.uuid4().hex[:8]
+
+    def work(rng, index):
+        body = {
+            'channel': 'SHOP', 'channel_reference': f'{run_id}-{index}',
+            'customer': {'name': 'Bench', 'email': f'b{index % 50}@ex.com',
+                'address': {'street': 'Road 1', 'city': 'Town'}},
+            'lines': [{'sku': rng.choice(skus),
+                    'quantity': rng.randint(1, 3), 'unit_price': '1'}],
+            }
+        request = urllib.request.Request(url, data=json.dumps(body).encode(),
+            method='POST', headers={
+                'Content-Type': 'application/json',
+                'Authorization': f"Bearer {fixture['key']}",
+                'Idempotency-Key': str(uuid.uuid4())})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                order = json.loads(response.read())
+                return (response.status == 201
+                    and order['lines'][0]['backorder'] == 0)
+        except urllib.error.HTTPError as error:
+            print('bench: api', error.code, error.read()[:200],
+                file=sys.stderr)
+            return False
+
+    try:
+        return _threads(clients, orders, work)
+    finally:
+        server.shutdown()
+
+
+def run_tryton(db_name, fixture, products, skus, clients, orders):
+    from trytond import backend
+    from trytond.config import config
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    retry = config.getint('database', 'retry')
+    run_id = uuid.uuid4().hex[:8]
+
+    def work(rng, index):
+        product_id = products[rng.choice(skus)]
+        quantity = rng.randint(1, 3)
+        for count in range(retry + 1):
+            if count:
+                time.sleep(0.02 * count)
+            with Transaction().start(db_name, 0, context={
+                        'company': fixture['company']}) as transaction:
+                try:
+                    assigned = plain_order(
+                        fixture, product_id, quantity, f'{run_id}-{index}')
+                    transaction.commit()
+                    return assigned
+                except backend.DatabaseOperationalError:
+                    transaction.rollback()
+                    continue
+        return False
+
+    return _threads(clients, orders, work)
+
+
+def plain_order(fixture, product_id, quantity, reference):
+    "Plain Tryton: sale → quote → confirm → process → assign_try"
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    pool = Pool()
+    Sale = pool.get('sale.sale')
+    Line = pool.get('sale.line')
+    Party = pool.get('party.party')
+    Product = pool.get('product.product')
+    Location = pool.get('stock.location')
+    Shipment = pool.get('stock.shipment.out')
+    Queue = pool.get('ir.queue')
+    transaction = Transaction()
+    party, = Party.create([{'name': 'Bench',
+                'addresses': [('create', [{'street': 'Road 1'}])]}])
+    sale = Sale(party=party, warehouse=Location(fixture['warehouse']),
+        reference=reference)
+    sale.on_change_party()
+    sale.invoice_method = 'manual'
+    product = Product(product_id)
+    line = Line(sale=sale, type='line', product=product)
+    line.on_change_product()
+    line.quantity = quantity
+    line.unit_price = Decimal(1)
+    sale.lines = [line]
+    sale.save()
+    Sale.quote([sale])
+    tasks = list(transaction.tasks)
+    Sale.confirm([sale])
+    queued = [t for t in transaction.tasks if t not in tasks]
+    Queue.delete(Queue.browse(queued))
+    transaction.tasks[:] = tasks
+    Sale.process([sale])
+    sale = Sale(sale.id)
+    shipments = list(sale.shipments)
+    Shipment.assign_try(shipments)
+    return all(Shipment(s.id).state == 'assigned' for s in shipments)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
