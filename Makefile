@@ -1,5 +1,6 @@
 # The only entry points a person needs.  See README.md.
 PORT ?= 8000
+BENCH_ARGS ?= --postgresql auto
 SCALE ?= 1
 .PHONY: serve test bench demo install clean-demo
 
@@ -10,7 +11,7 @@ test:           ## every test: SQLite, PostgreSQL (throwaway server), Chromium
 	@scripts/test.sh
 
 bench:          ## benchmarks, each beside its plain-Tryton baseline
-	@scripts/bootstrap.sh --system && .venv/bin/python tests/bench/run.py
+	@scripts/bootstrap.sh --system && .venv/bin/python tests/bench/run.py $(BENCH_ARGS)
 
 demo:           ## (re)build the demo database; SCALE=100 for a large data set
 	@scripts/demo.sh $(SCALE)
