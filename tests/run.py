@@ -81,7 +81,7 @@ def main():
     failed = len(result.failures) + len(result.errors) + len(
         result.unexpectedSuccesses)
     skipped = len(result.skipped)
-    passed = result.testsRun - failed - skipped
+    passed = max(result.testsRun - failed - skipped, 0)
     print(f"{args.label} took {duration:.0f}s", flush=True)
     print(f"{args.label}: {passed} passed, {failed} failed, "
         f"{skipped} skipped", flush=True)
