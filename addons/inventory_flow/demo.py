@@ -228,6 +228,7 @@ def generate(scale=1, progress=None):
         purchases, sales = _create_orders(
             company, warehouse, products, suppliers, customers)
         summary['purchases'] = len(purchases)
+        summary['approval rules'] = _create_approvals(purchases)
         summary['sales'] = len(sales)
         progress('demo', 7, len(steps))
 
@@ -653,6 +654,46 @@ def _create_orders(company, warehouse, products, suppliers, customers):
     if shipments:
         ShipmentOut.assign_try(shipments)
     return purchases, sales
+
+
+def _create_approvals(purchases):
+    """Approval rules (A2) and one purchase waiting for the demo approver:
+    every purchase from 500 needs the approver, from 5 000 the manager too.
+    The rules are created after the demo orders, which are thus not
+    concerned; one draft purchase is then submitted."""
+    pool = Pool()
+    Rule = pool.get('purchase.approval.rule')
+    User = pool.get('res.user')
+    Purchase = pool.get('purchase.purchase')
+    approver, = User.search([('login', '=', 'approver')])
+    manager, = User.search([('login', '=', 'manager')])
+    company = Transaction().context.get('company')
+    Rule.create([{
+                'name': "Standard purchases",
+                'company': company,
+                'priority': 10,
+                'amount_min': Decimal(500),
+                'steps': [('create', [{
+                                'name': "Purchasing lead", 'mode': 'any',
+                                'users': [('add', [approver.id])],
+                                'remind_after': 8,
+                                'escalate_after': 24,
+                                'fallback': manager.id,
+                                }])],
+                }, {
+                'name': "Large purchases",
+                'company': company,
+                'priority': 20,
+                'amount_min': Decimal(5000),
+                'steps': [('create', [{
+                                'name': "Warehouse manager", 'mode': 'any',
+                                'users': [('add', [manager.id])],
+                                }])],
+                }])
+    drafts = [p for p in purchases if p.state == 'draft']
+    if drafts:
+        Purchase.quote(drafts[:1])
+    return 2
 
 
 # --- bulk data, set-based -------------------------------------------------

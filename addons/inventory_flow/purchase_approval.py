@@ -306,6 +306,8 @@ class Approval(ModelSQL, ModelView):
     approvers = fields.Many2Many(
         'purchase.approval-res.user', 'approval', 'user', "Approvers",
         readonly=True)
+    approver_names = fields.Function(
+        fields.Char("Approvers"), 'get_approver_names')
     fallback = fields.Many2One('res.user', "Fallback", readonly=True)
     remind_after = fields.Integer("Remind After", readonly=True)
     escalate_after = fields.Integer("Escalate After", readonly=True)
@@ -342,6 +344,9 @@ class Approval(ModelSQL, ModelView):
 
     def get_rec_name(self, name):
         return f'{self.purchase.rec_name} · {self.sequence}. {self.step_name}'
+
+    def get_approver_names(self, name):
+        return ', '.join(sorted(u.rec_name for u in self.approvers))
 
     def get_purchase_field(self, name):
         if name == 'supplier':
@@ -802,7 +807,7 @@ class Purchase(metaclass=PoolMeta):
                             **error.values)) from error
                 raise _user_error(error) from error
             hours = round(
-                (now - level.opened_at).total_seconds() / 3600, 2)
+                (now - level.opened_at).total_seconds() / 3600, 1)
             for approver in sorted(acting):
                 Trail.log(purchase, action, approval=level, comment=comment,
                     on_behalf_of=approver if approver != user else None,

@@ -71,10 +71,6 @@ def bench_matching(rules_count=200, documents_count=10_000):
 
 
 def bench_my_approvals(levels_count, uri=None):
-    if uri:
-        os.environ['TRYTOND_DATABASE_URI'] = uri
-        os.environ.setdefault('DB_NAME', 'bench_approval')
-    os.environ.setdefault('DB_CACHE', os.path.join(ROOT, '.cache', 'bench'))
     from trytond.tests.test_tryton import DB_NAME, activate_module
     from trytond.pool import Pool
     from trytond.transaction import Transaction
@@ -149,6 +145,11 @@ def main():
     parser.add_argument('--levels', type=int, default=100_000)
     parser.add_argument('--uri', help="PostgreSQL URI (default SQLite)")
     args = parser.parse_args()
+    # before anything imports trytond (its configuration reads them)
+    if args.uri:
+        os.environ['TRYTOND_DATABASE_URI'] = args.uri
+        os.environ.setdefault('DB_NAME', 'bench_approval')
+    os.environ.setdefault('DB_CACHE', os.path.join(ROOT, '.cache', 'bench'))
     naive_match, compiled_match = bench_matching()
     naive_open, search_open, mine = bench_my_approvals(args.levels, args.uri)
     backend = 'PostgreSQL' if args.uri else 'SQLite'

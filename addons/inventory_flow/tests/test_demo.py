@@ -93,6 +93,12 @@ class DemoTestCase(unittest.TestCase):
                     ('location.code', '=', 'A-01-1-01'),
                     ('quantity', '>', 0)]))
 
+        # A purchase waits for the demo approver (A2)
+        Purchase = pool.get('purchase.purchase')
+        pending = Purchase.search([('approval_state', '=', 'pending')])
+        self.assertEqual(len(pending), 1)
+        self.assertEqual(summary['approval rules'], 2)
+
         # One user per role, in the role's group, with password = login
         for login, _, group in USERS:
             user, = User.search([('login', '=', login)])
