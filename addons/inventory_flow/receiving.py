@@ -272,14 +272,20 @@ class ShipmentIn(metaclass=PoolMeta):
                             % result.kind,
                             product=product.rec_name,
                             shipment=shipment.rec_name))
+                unit = product.default_uom
+                # Stored with the digits of their fields: 1 short of 6 is
+                # -16.67 %, not -16.666667
                 variances.append({
                         'shipment': shipment.id,
                         'product': product.id,
-                        'unit': product.default_uom.id,
-                        'expected_quantity': expected.get(product, 0),
-                        'received_quantity': counted.get(product, 0),
-                        'difference': result.difference,
-                        'percent': result.percent,
+                        'unit': unit.id,
+                        'expected_quantity': unit.round(
+                            expected.get(product, 0)),
+                        'received_quantity': unit.round(
+                            counted.get(product, 0)),
+                        'difference': unit.round(result.difference),
+                        'percent': (round(result.percent, 2)
+                            if result.percent is not None else None),
                         'tolerance': shipment.tolerance(product),
                         'kind': result.kind,
                         'approved_by': approved[-1].id if approved else None,
@@ -646,11 +652,13 @@ def bin_candidates(warehouse, bins=None):
     return result
 
 
-def putaway_item(move, warehouse):
-    "Return the putaway.Item of an inventory move"
+def putaway_item(move, warehouse, quantity=None):
+    """Return the putaway.Item of an inventory move (or of ``quantity`` of
+    it, in the product's default unit)"""
     product = move.product
     volume, weight = _unit_measures([product])[product.id]
-    quantity = move.internal_quantity
+    if quantity is None:
+        quantity = move.internal_quantity
     home = product.template.home_bin
     return putaway_algorithm.Item(
         product=product.id, warehouse=warehouse.id, quantity=quantity,
@@ -660,8 +668,9 @@ def putaway_item(move, warehouse):
         home_bins=frozenset([home.id] if home else []))
 
 
-def recommend_bins(move, limit=3):
-    "Return the recommended bins (stock.location) for an inventory move"
+def recommend_bins(move, limit=3, quantity=None):
+    """Return the recommended bins (stock.location) for an inventory move
+    (or for ``quantity`` of it, in the product's default unit)"""
     pool = Pool()
     Location = pool.get('stock.location')
     Strategy = pool.get('stock.putaway.strategy')
@@ -670,7 +679,7 @@ def recommend_bins(move, limit=3):
     dispatch = [(b.aisle, b.position) for b in candidates
         if b.zone == 'dispatch' and b.aisle is not None]
     ranked = putaway_algorithm.recommend(
-        putaway_item(move, warehouse), candidates,
+        putaway_item(move, warehouse, quantity), candidates,
         Strategy.strategies_for(move.product, warehouse),
         dispatch=dispatch, limit=limit)
     return Location.browse([r.bin for r in ranked])
@@ -691,9 +700,13 @@ def pending_putaway(product, lot=None):
     return Move.search(domain, order=[('planned_date', 'ASC'), ('id', 'ASC')])
 
 
-def put_away(move, location, recommended=None):
+def put_away(move, location, recommended=None, quantity=None):
     """Do the inventory move into location (a bin), recording the
-    recommended bin; refuse an invalid bin naming the reason."""
+    recommended bin; refuse an invalid bin naming the reason.
+
+    With ``quantity`` (in the move's unit) below the move's quantity, only
+    that part is put away: the move is split and the rest stays waiting
+    for putaway (into another bin).  Returns the move done."""
     pool = Pool()
     Move = pool.get('stock.move')
     Shipment = pool.get('stock.shipment.in')
@@ -702,18 +715,37 @@ def put_away(move, location, recommended=None):
         raise AccessError(gettext(
                 'inventory_flow.msg_putaway_move_done',
                 product=move.product.rec_name))
+    rest = None
+    if quantity is not None:
+        quantity = move.unit.round(float(quantity))
+        if quantity <= 0 or quantity > move.quantity:
+            raise UserError(gettext(
+                    'inventory_flow.msg_putaway_quantity_over',
+                    quantity=quantity, available=move.quantity,
+                    product=move.product.rec_name))
+        if quantity < move.quantity:
+            rest = move.unit.round(move.quantity - quantity)
     candidate, = bin_candidates(warehouse, [location])
     if not location.zone:
         reason = 'zone'
     else:
+        # Checked against the bin with the part that goes into it
+        internal = (move.internal_quantity * quantity / move.quantity
+            if rest else None)
         reason = putaway_algorithm.refusal(
-            putaway_item(move, warehouse), candidate)
+            putaway_item(move, warehouse, internal), candidate)
     if reason:
         raise UserError(gettext(
                 'inventory_flow.msg_putaway_refused_%s' % reason,
                 bin=location.rec_name, warehouse=warehouse.rec_name))
     if recommended is None:
         recommended = (recommend_bins(move, limit=1) or [None])[0]
+    if rest:
+        Move.copy([move], default={
+                'quantity': rest,
+                'recommended_location': None,
+                })
+        move.quantity = quantity
     move.to_location = location
     move.recommended_location = recommended
     move.save()
