@@ -9,6 +9,8 @@ ROOT=$PWD
 VENV=${VENV:-$ROOT/.venv}
 PYTHON=${PYTHON:-python3}
 SAO_VERSION=${SAO_VERSION:-8.0}
+# The scanner's camera fallback (served by trytond, no CDN); pinned
+ZXING_VERSION=${ZXING_VERSION:-3.1.4}
 
 die() { echo "bootstrap: error: $*" >&2; exit 1; }
 say() { echo "bootstrap: $*" >&2; }
@@ -75,4 +77,17 @@ if [ ! -f "$SAO/.installed" ]; then
         || die "npm install of sao failed (see var/npm.log)"
     touch "$SAO/custom.js" "$SAO/custom.css"
     touch "$SAO/.installed"
+fi
+
+# --- Camera fallback of the scanner (zxing-wasm) -------------------------------
+ZXING=$ROOT/var/zxing-wasm/package
+if [ "$(cat "$ZXING/.installed" 2>/dev/null)" != "$ZXING_VERSION" ]; then
+    say "installing the scanner's camera decoder zxing-wasm@$ZXING_VERSION from npm"
+    rm -rf "$ROOT/var/zxing-wasm" && mkdir -p "$ROOT/var/zxing-wasm"
+    (cd "$ROOT/var/zxing-wasm" && npm pack -q "zxing-wasm@$ZXING_VERSION" >/dev/null \
+        && tar xzf zxing-wasm-*.tgz && rm zxing-wasm-*.tgz) \
+        || die "npm pack zxing-wasm@$ZXING_VERSION failed"
+    [ -f "$ZXING/dist/reader/zxing_reader.wasm" ] && [ -f "$ZXING/dist/iife/reader/index.js" ] \
+        || die "zxing-wasm@$ZXING_VERSION has no dist/reader/zxing_reader.wasm"
+    echo "$ZXING_VERSION" > "$ZXING/.installed"
 fi

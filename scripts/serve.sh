@@ -41,6 +41,9 @@ path = $ROOT/var/db
 [web]
 listen = $HOST:$PORT
 root = $ROOT/var/sao/package
+
+[scanner]
+zxing_root = $ROOT/var/zxing-wasm/package
 CONFEOF
 ADMIN=("$ROOT/.venv/bin/trytond-admin" -c config/trytond.conf -c "$CONF" -d "$DB")
 DBFILE=var/db/$DB.sqlite
@@ -89,11 +92,13 @@ cat >&2 <<MSG
 
   Inventory flow suite — database "$DB" (SQLite, demo data)
   Web client:   http://$HOST:$PORT/
+  Scanner app:  http://$HOST:$PORT/$DB/scanner/   (receive DEMO-DN-1, then put away)
   Logins (demo database only, password = login):
     admin        everything
     manager      Warehouse manager     operator     Warehouse operator
     buyer        Buyer                 approver     Approver
     inspector    QC inspector          finance      Finance
+    operator_zh  Warehouse operator, in Chinese (zh_CN)
     integration  Integration (API)
   Stop with Ctrl-C.
 

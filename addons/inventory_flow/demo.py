@@ -3,9 +3,10 @@
 :func:`generate` fills an activated database with a small, realistic company
 ("Demo Warehouse Co."): one user per role, suppliers, customers, a catalogue
 of 40 goods with GTINs, a laid-out warehouse, lots with expiry dates, stock in
-bins and a few open purchase and sale orders.  With ``scale`` above 1 it also
-adds a large data set (``scale`` × 1 000 products, × 200 bins, × 10 000 done
-stock moves) written set-based by :func:`generate_bulk`, for benchmarks.
+bins and a few open purchase and sale orders, one of them with its supplier
+shipment announced (``DEMO-DN-1``) for receiving by scan.  With ``scale``
+above 1 it also adds a large data set (``scale`` × 1 000 products, × 200
+bins, × 10 000 done stock moves) written set-based by :func:`generate_bulk`, for benchmarks.
 
 Both run inside an active transaction and never commit; the caller
 (``scripts/demo.py`` or a test) does.  Nothing here is registered in the pool:
@@ -45,7 +46,11 @@ USERS = [
     ('manager', "Maria Manager", 'group_manager'),
     ('finance', "Frank Finance", 'group_finance'),
     ('integration', "Integration API", 'group_integration'),
+    ('operator_zh', "Li Wei", 'group_operator'),
     ]
+#: The users working in another language than English; the scanner and the
+#: web client speak it to them (its translations are loaded)
+LANGUAGES = {'operator_zh': 'zh_CN'}
 
 SUPPLIERS = [
     # name, street, postal code, city, category index supplied
@@ -209,6 +214,7 @@ def generate(scale=1, progress=None):
             company=company.id, _skip_warnings=True):
         progress('demo', 1, len(steps))
         warehouse = _warehouse()
+        _load_languages(set(LANGUAGES.values()))
         summary['users'] = len(_create_users(company, warehouse))
         progress('demo', 2, len(steps))
         suppliers, customers = _create_parties()
@@ -303,12 +309,51 @@ def _warehouse():
     return warehouses[0]
 
 
+#: The modules whose translations the demo loads: the suite's own, which
+#: is all the scanner shows.  Loading every activated module's (the
+#: *Load translations* button of the language) doubles the time of the demo.
+TRANSLATED_MODULES = [
+    'inventory_flow', 'inventory_qc', 'inventory_wave', 'inventory_alerts']
+
+
+def _load_languages(codes):
+    """Make the languages translatable and load the translations of the
+    suite's modules (Administration › Localization › Languages › *Load
+    translations* loads Tryton's own as well)"""
+    import os
+    from trytond.tools import find_dir
+    pool = Pool()
+    Lang = pool.get('ir.lang')
+    Translation = pool.get('ir.translation')
+    Module = pool.get('ir.module')
+    languages = Lang.search([
+            ('code', 'in', list(codes)), ('translatable', '=', False)])
+    if not languages:
+        return
+    Lang.write(languages, {'translatable': True})
+    activated = {m.name for m in Module.search([
+                ('name', 'in', TRANSLATED_MODULES),
+                ('state', '=', 'activated')])}
+    for language in languages:
+        for module in TRANSLATED_MODULES:
+            if module not in activated:
+                continue
+            path = os.path.join(
+                find_dir(module), 'locale', f'{language.code}.po')
+            if os.path.isfile(path):
+                Translation.translation_import(
+                    language.code, module, [path])
+
+
 def _create_users(company, warehouse):
     pool = Pool()
     User = pool.get('res.user')
     Party = pool.get('party.party')
     Employee = pool.get('company.employee')
     ModelData = pool.get('ir.model.data')
+    Lang = pool.get('ir.lang')
+    languages = {l.code: l.id for l in Lang.search([
+                ('code', 'in', list(set(LANGUAGES.values())))])}
 
     parties = Party.create([{'name': name} for _, name, _ in USERS])
     employees = Employee.create([{
@@ -327,6 +372,7 @@ def _create_users(company, warehouse):
                 'employees': [('add', [employee.id])],
                 'employee': employee.id,
                 'warehouse': warehouse.id,
+                'language': languages.get(LANGUAGES.get(login)),
                 } for (login, name, group), employee in zip(USERS, employees)])
     return users
 
@@ -619,6 +665,11 @@ def _create_orders(company, warehouse, products, suppliers, customers):
     Purchase.quote(purchases[:3])
     Purchase.confirm(purchases[:2])
     Purchase.process(purchases[:2])
+    # The first one is announced: its supplier shipment waits at the dock
+    # (receive it by scanning DEMO-DN-1, the PO number or any of its GTINs,
+    # one of them the lot-tracked orange juice); the second one has no
+    # shipment yet, scanning it creates one
+    _expected_shipment(purchases[0], 'DEMO-DN-1', today)
 
     sales_values = []
     loose_cycle = cycle(loose)
@@ -694,6 +745,24 @@ def _create_approvals(purchases):
     if drafts:
         Purchase.quote(drafts[:1])
     return 2
+
+
+def _expected_shipment(purchase, reference, today):
+    """Create the draft supplier shipment of the pending moves of
+    ``purchase`` as the office does when the supplier announces it"""
+    pool = Pool()
+    Shipment = pool.get('stock.shipment.in')
+    Move = pool.get('stock.move')
+    shipment = Shipment(
+        company=purchase.company, supplier=purchase.party,
+        warehouse=purchase.warehouse, reference=reference,
+        planned_date=today)
+    shipment.on_change_warehouse()
+    shipment.save()
+    moves = [m for m in purchase.moves
+        if m.state == 'draft' and not m.shipment]
+    Move.write(moves, {'shipment': str(shipment)})
+    return shipment
 
 
 # --- bulk data, set-based -------------------------------------------------

@@ -11,6 +11,10 @@ recommended.  The arithmetic lives in ``gs1.py``, ``variance.py`` and
 """
 from collections import defaultdict
 
+from sql import Literal, Null, Union
+from sql.aggregate import Sum
+from sql.conditionals import Coalesce
+
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import (
@@ -272,14 +276,20 @@ class ShipmentIn(metaclass=PoolMeta):
                             % result.kind,
                             product=product.rec_name,
                             shipment=shipment.rec_name))
+                unit = product.default_uom
+                # Stored with the digits of their fields: 1 short of 6 is
+                # -16.67 %, not -16.666667
                 variances.append({
                         'shipment': shipment.id,
                         'product': product.id,
-                        'unit': product.default_uom.id,
-                        'expected_quantity': expected.get(product, 0),
-                        'received_quantity': counted.get(product, 0),
-                        'difference': result.difference,
-                        'percent': result.percent,
+                        'unit': unit.id,
+                        'expected_quantity': unit.round(
+                            expected.get(product, 0)),
+                        'received_quantity': unit.round(
+                            counted.get(product, 0)),
+                        'difference': unit.round(result.difference),
+                        'percent': (round(result.percent, 2)
+                            if result.percent is not None else None),
                         'tolerance': shipment.tolerance(product),
                         'kind': result.kind,
                         'approved_by': approved[-1].id if approved else None,
@@ -600,57 +610,135 @@ def _unit_measures(products):
     return result
 
 
-def bin_candidates(warehouse, bins=None):
+def _uom_factor(uom_id, target_xml_id):
+    "How many target units (product.uom_cubic_meter, …) one uom_id is"
+    pool = Pool()
+    Uom = pool.get('product.uom')
+    ModelData = pool.get('ir.model.data')
+    target = Uom(ModelData.get_id('product', target_xml_id))
+    return Uom.compute_qty(Uom(uom_id), 1, target, round=False)
+
+
+def bin_candidates(warehouse, bins=None, product_id=None):
     """Return the putaway.Bin of the warehouse's bins (or of bins) with
-    their current contents, volume and weight, in a few queries."""
+    their current volume and weight and their contents: the (product, lot)
+    pairs they hold, only of ``product_id`` when given (what consolidation
+    needs).
+
+    Set-based (rule 8): one query for the bins, one aggregate of the done
+    moves into and out of them (the ledger, as ``stock.bin.quantity``
+    reads it) with the products' volume and weight, one for the bins
+    holding the product; no record is instantiated per bin or stock row."""
     pool = Pool()
     Location = pool.get('stock.location')
-    StockBin = pool.get('stock.bin.quantity')
+    Move = pool.get('stock.move')
     Product = pool.get('product.product')
+    Template = pool.get('product.template')
+    cursor = Transaction().connection.cursor()
+    location = Location.__table__()
     if bins is None:
-        bins = Location.search([
-                ('parent', 'child_of', [warehouse.storage_location.id]),
-                ('zone', '!=', None),
-                ])
-        # One query over the warehouse's bins, not an IN list of all of them
-        context = {'warehouse': warehouse.id, 'locations': None}
-        domain = []
+        storage = warehouse.storage_location
+        where = ((location.left >= storage.left)
+            & (location.right <= storage.right)
+            & (location.zone != Null)
+            & (location.active == Literal(True)))
+        warehouses = None
     else:
-        context = {'warehouse': None, 'locations': None}
-        domain = [('location', 'in', [b.id for b in bins])]
-    with Transaction().set_context(**context):
-        rows = StockBin.search(domain)
-    products = Product.browse(list({r.product.id for r in rows}))
-    measures = _unit_measures(products)
-    contents = defaultdict(set)
+        where = location.id.in_([b.id for b in bins] or [-1])
+        warehouses = {b.id: b.warehouse.id if b.warehouse else None
+            for b in bins}
+    bin_query = location.select(location.id, where=where)
+    cursor.execute(*location.select(
+            location.id, location.zone, location.blocked, location.aisle,
+            location.position, location.level, location.capacity_volume,
+            location.capacity_weight, where=where, order_by=location.id))
+    bin_rows = cursor.fetchall()
+
+    move_in, move_out = Move.__table__(), Move.__table__()
+
+    def ledger(product_id=None):
+        "The done moves into (+) and out of (-) the bins"
+        in_where = ((move_in.state == 'done')
+            & move_in.to_location.in_(bin_query))
+        out_where = ((move_out.state == 'done')
+            & move_out.from_location.in_(bin_query))
+        if product_id is not None:
+            in_where &= move_in.product == product_id
+            out_where &= move_out.product == product_id
+        return Union(
+            move_in.select(
+                move_in.to_location.as_('location'),
+                move_in.product.as_('product'), move_in.lot.as_('lot'),
+                move_in.internal_quantity.as_('quantity'),
+                where=in_where),
+            move_out.select(
+                move_out.from_location.as_('location'),
+                move_out.product.as_('product'), move_out.lot.as_('lot'),
+                (-move_out.internal_quantity).as_('quantity'),
+                where=out_where),
+            all_=True)
+
+    # What the bins hold: volume and weight summed in the database per bin
+    # and unit of measure (a handful of rows per bin), converted here
+    moves = ledger()
+    product = Product.__table__()
+    template = Template.__table__()
+    cursor.execute(*moves
+        .join(product, condition=moves.product == product.id)
+        .join(template, condition=product.template == template.id)
+        .select(
+            moves.location, template.volume_uom, template.weight_uom,
+            Sum(moves.quantity * Coalesce(template.volume, 0)),
+            Sum(moves.quantity * Coalesce(template.weight, 0)),
+            group_by=[moves.location, template.volume_uom,
+                template.weight_uom]))
     used = defaultdict(lambda: [0.0, 0.0])
-    for row in rows:
-        if row.quantity <= 0:
-            continue
-        contents[row.location.id].add(
-            (row.product.id, row.lot.id if row.lot else None))
-        volume, weight = measures[row.product.id]
-        used[row.location.id][0] += (volume or 0) * row.quantity
-        used[row.location.id][1] += (weight or 0) * row.quantity
+    factors = {}
+
+    def factor(uom_id, target):
+        if (uom_id, target) not in factors:
+            factors[uom_id, target] = _uom_factor(uom_id, target)
+        return factors[uom_id, target]
+    for location_id, volume_uom, weight_uom, volume, weight in cursor:
+        if volume and volume_uom:
+            used[location_id][0] += volume * factor(
+                volume_uom, 'uom_cubic_meter')
+        if weight and weight_uom:
+            used[location_id][1] += weight * factor(
+                weight_uom, 'uom_kilogram')
+    # Which bins hold the product (and lot) being put away: consolidation
+    # only looks at those; without a product, every (product, lot)
+    moves = ledger(product_id)
+    cursor.execute(*moves.select(
+            moves.location, moves.product, moves.lot,
+            group_by=[moves.location, moves.product, moves.lot],
+            having=Sum(moves.quantity) > 0))
+    contents = defaultdict(set)
+    for location_id, product_id_, lot_id in cursor:
+        contents[location_id].add((product_id_, lot_id))
     result = []
-    for bin_ in bins:
+    for (id_, zone, blocked, aisle, position, level, capacity_volume,
+            capacity_weight) in bin_rows:
         result.append(putaway_algorithm.Bin(
-                id=bin_.id,
-                warehouse=bin_.warehouse.id if bin_.warehouse else None,
-                zone=bin_.zone, blocked=bool(bin_.blocked),
-                aisle=bin_.aisle, position=bin_.position, level=bin_.level,
-                capacity_volume=bin_.capacity_volume,
-                capacity_weight=bin_.capacity_weight,
-                used_volume=used[bin_.id][0], used_weight=used[bin_.id][1],
-                contents=frozenset(contents[bin_.id])))
+                id=id_,
+                warehouse=(warehouse.id if warehouses is None
+                    else warehouses[id_]),
+                zone=zone, blocked=bool(blocked),
+                aisle=aisle, position=position, level=level,
+                capacity_volume=capacity_volume,
+                capacity_weight=capacity_weight,
+                used_volume=used[id_][0], used_weight=used[id_][1],
+                contents=frozenset(contents[id_])))
     return result
 
 
-def putaway_item(move, warehouse):
-    "Return the putaway.Item of an inventory move"
+def putaway_item(move, warehouse, quantity=None):
+    """Return the putaway.Item of an inventory move (or of ``quantity`` of
+    it, in the product's default unit)"""
     product = move.product
     volume, weight = _unit_measures([product])[product.id]
-    quantity = move.internal_quantity
+    if quantity is None:
+        quantity = move.internal_quantity
     home = product.template.home_bin
     return putaway_algorithm.Item(
         product=product.id, warehouse=warehouse.id, quantity=quantity,
@@ -660,17 +748,18 @@ def putaway_item(move, warehouse):
         home_bins=frozenset([home.id] if home else []))
 
 
-def recommend_bins(move, limit=3):
-    "Return the recommended bins (stock.location) for an inventory move"
+def recommend_bins(move, limit=3, quantity=None):
+    """Return the recommended bins (stock.location) for an inventory move
+    (or for ``quantity`` of it, in the product's default unit)"""
     pool = Pool()
     Location = pool.get('stock.location')
     Strategy = pool.get('stock.putaway.strategy')
     warehouse = move.shipment.warehouse
-    candidates = bin_candidates(warehouse)
+    candidates = bin_candidates(warehouse, product_id=move.product.id)
     dispatch = [(b.aisle, b.position) for b in candidates
         if b.zone == 'dispatch' and b.aisle is not None]
     ranked = putaway_algorithm.recommend(
-        putaway_item(move, warehouse), candidates,
+        putaway_item(move, warehouse, quantity), candidates,
         Strategy.strategies_for(move.product, warehouse),
         dispatch=dispatch, limit=limit)
     return Location.browse([r.bin for r in ranked])
@@ -691,9 +780,13 @@ def pending_putaway(product, lot=None):
     return Move.search(domain, order=[('planned_date', 'ASC'), ('id', 'ASC')])
 
 
-def put_away(move, location, recommended=None):
+def put_away(move, location, recommended=None, quantity=None):
     """Do the inventory move into location (a bin), recording the
-    recommended bin; refuse an invalid bin naming the reason."""
+    recommended bin; refuse an invalid bin naming the reason.
+
+    With ``quantity`` (in the move's unit) below the move's quantity, only
+    that part is put away: the move is split and the rest stays waiting
+    for putaway (into another bin).  Returns the move done."""
     pool = Pool()
     Move = pool.get('stock.move')
     Shipment = pool.get('stock.shipment.in')
@@ -702,18 +795,38 @@ def put_away(move, location, recommended=None):
         raise AccessError(gettext(
                 'inventory_flow.msg_putaway_move_done',
                 product=move.product.rec_name))
-    candidate, = bin_candidates(warehouse, [location])
+    rest = None
+    if quantity is not None:
+        quantity = move.unit.round(float(quantity))
+        if quantity <= 0 or quantity > move.quantity:
+            raise UserError(gettext(
+                    'inventory_flow.msg_putaway_quantity_over',
+                    quantity=quantity, available=move.quantity,
+                    product=move.product.rec_name))
+        if quantity < move.quantity:
+            rest = move.unit.round(move.quantity - quantity)
+    candidate, = bin_candidates(
+        warehouse, [location], product_id=move.product.id)
     if not location.zone:
         reason = 'zone'
     else:
+        # Checked against the bin with the part that goes into it
+        internal = (move.internal_quantity * quantity / move.quantity
+            if rest else None)
         reason = putaway_algorithm.refusal(
-            putaway_item(move, warehouse), candidate)
+            putaway_item(move, warehouse, internal), candidate)
     if reason:
         raise UserError(gettext(
                 'inventory_flow.msg_putaway_refused_%s' % reason,
                 bin=location.rec_name, warehouse=warehouse.rec_name))
     if recommended is None:
         recommended = (recommend_bins(move, limit=1) or [None])[0]
+    if rest:
+        Move.copy([move], default={
+                'quantity': rest,
+                'recommended_location': None,
+                })
+        move.quantity = quantity
     move.to_location = location
     move.recommended_location = recommended
     move.save()

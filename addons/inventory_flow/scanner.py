@@ -12,16 +12,20 @@ groups (XML ids) allowed to use it.  Authentication is Tryton's own session:
 the page logs in with ``common.db.login`` and sends ``Authorization:
 Session …``, or reuses the web client's session cookie.
 """
+import datetime as dt
 import json
 import mimetypes
 import os
+import re
+from decimal import Decimal
 from http import HTTPStatus
 
+from trytond import config
 from trytond.exceptions import UserError, UserWarning
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, Unique, fields
 from trytond.model.exceptions import AccessError
-from trytond.pool import Pool
+from trytond.pool import Pool, PoolMeta
 from trytond.protocols.wrappers import (
     Response, with_pool, with_transaction)
 from trytond.transaction import Transaction
@@ -32,6 +36,21 @@ from .variance import QuantityError, parse_quantity
 
 STATIC = os.path.join(os.path.dirname(__file__), 'static', 'scanner')
 STEPS = {}
+#: Where ``scripts/bootstrap.sh`` unpacks the zxing-wasm npm package (the
+#: camera fallback); ``[scanner] zxing_root`` in trytond.conf overrides it.
+ZXING_ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+                os.path.abspath(__file__)))), 'var', 'zxing-wasm', 'package')
+#: The only files of the package the page loads, served under
+#: ``/<database>/scanner/vendor/zxing-wasm/<name>``.
+ZXING_FILES = {
+    'zxing-reader.js': ('dist', 'iife', 'reader', 'index.js'),
+    'zxing_reader.wasm': ('dist', 'reader', 'zxing_reader.wasm'),
+    }
+#: Applied confirmation keys are kept at least this long (hours) so that a
+#: retried request is still recognised; the purge keeps them 24 h by default
+CONFIRMATION_KEEP_HOURS = 24
+#: A short number typed where a bin is expected is a partial quantity
+QUANTITY = re.compile(r'[-+]?\d{1,7}([.,]\d*)?|[-+]?[.,]\d+')
 
 
 class ScanFailure(UserError):
@@ -70,6 +89,37 @@ class Confirmation(ModelSQL):
             ('key_unique', Unique(t, t.user, t.key),
                 'inventory_flow.msg_scan_already_applied'),
             ]
+
+    @classmethod
+    def purge(cls, hours=None):
+        """Delete the confirmations older than ``hours`` (at least 24, the
+        default ``[scanner] confirmation_keep_hours``), in one statement;
+        return how many.  Run daily by ``ir.cron``."""
+        if hours is None:
+            hours = config.getint('scanner', 'confirmation_keep_hours',
+                default=CONFIRMATION_KEEP_HOURS)
+        hours = max(hours, CONFIRMATION_KEEP_HOURS)
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        threshold = dt.datetime.now() - dt.timedelta(hours=hours)
+        where = table.create_date < threshold
+        cursor.execute(*table.select(
+                table.id, where=where))
+        count = len(cursor.fetchall())
+        if count:
+            cursor.execute(*table.delete(where=where))
+        return count
+
+
+class Cron(metaclass=PoolMeta):
+    __name__ = 'ir.cron'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.method.selection.append(
+            ('scanner.confirmation|purge',
+                "Purge Old Scanner Confirmations"))
 
 
 class Step:
@@ -251,18 +301,36 @@ def scanner_step(request, database_name):
     return _step(request, database_name)
 
 
+def zxing_root():
+    return config.get('scanner', 'zxing_root') or ZXING_ROOT
+
+
 @app.route('/<database_name>/scanner/', methods=['GET'])
 @app.route('/<database_name>/scanner/<path:filename>', methods=['GET'])
 def scanner_static(request, database_name, filename='index.html'):
-    path = os.path.normpath(os.path.join(STATIC, filename))
-    if not path.startswith(STATIC + os.sep) or not os.path.isfile(path):
+    cache = 'no-cache'
+    if filename.startswith('vendor/zxing-wasm/'):
+        # The camera fallback, from the npm package installed at build time
+        # (no CDN); only the files the page needs
+        parts = ZXING_FILES.get(filename[len('vendor/zxing-wasm/'):])
+        path = os.path.join(zxing_root(), *parts) if parts else ''
+        cache = 'public, max-age=86400'
+    else:
+        path = os.path.normpath(os.path.join(STATIC, filename))
+        if not path.startswith(STATIC + os.sep):
+            path = ''
+    if not path or not os.path.isfile(path):
         return error_response(
             'not_found', filename, HTTPStatus.NOT_FOUND)
     with open(path, 'rb') as fp:
         content = fp.read()
-    mimetype = mimetypes.guess_type(path)[0] or 'application/octet-stream'
+    if path.endswith('.wasm'):
+        mimetype = 'application/wasm'  # needed by instantiateStreaming
+    else:
+        mimetype = (mimetypes.guess_type(path)[0]
+            or 'application/octet-stream')
     response = Response(content, content_type=mimetype)
-    response.headers['Cache-Control'] = 'no-cache'
+    response.headers['Cache-Control'] = cache
     return response
 
 
@@ -548,7 +616,9 @@ def shipment_from_moves(purchase, moves):
 class PutawayStep(Step):
     """Put received goods away: scan the item (GTIN or GS1 with lot), the
     step recommends a bin; scan the bin; the inventory move is done into
-    it.  State: ``move`` and ``recommended`` ids."""
+    it.  Typing a quantity (or scanning a GS1 item with AI 30/37) before
+    the bin puts only that part away: the rest waits for another bin.
+    State: ``move`` and ``recommended`` ids, the partial ``quantity``."""
     name = 'putaway'
     title = 'inventory_flow.msg_step_putaway'
     sequence = 20
@@ -563,13 +633,18 @@ class PutawayStep(Step):
         Location = pool.get('stock.location')
         if value == '__cancel__':
             return self.start(), False
+        if (state.get('move') and isinstance(value, str)
+                and QUANTITY.fullmatch(value.strip())):
+            move = self._pending_move(state)
+            quantity = read_quantity(value, move.unit.digits)
+            return self._move_screen(move, quantity), False
         scan = read_scan(value)
         if scan.kind != 'text':
             return self._item(scan), False
         if not state.get('move'):
             raise ScanFailure('expected_item', gettext(
                     'inventory_flow.msg_prompt_putaway_item'))
-        move = Move(int(state['move']))
+        move = self._pending_move(state)
         locations = Location.search([
                 ('barcode', '=', scan.text),
                 ('zone', '!=', None),
@@ -586,26 +661,50 @@ class PutawayStep(Step):
         location, = locations
         recommended = (Location(int(state['recommended']))
             if state.get('recommended') else None)
-        from .receiving import put_away
+        part = (Decimal(str(state['quantity']))
+            if state.get('quantity') else None)
+        from .receiving import pending_putaway, put_away
+        product, lot = move.product, move.lot
+        move = put_away(move, location, recommended, quantity=part)
         quantity = _format_quantity(move.quantity, move.unit)
-        put_away(move, location, recommended)
         if recommended and recommended != location:
             message = gettext('inventory_flow.msg_put_away_override',
-                quantity=quantity, product=move.product.rec_name,
+                quantity=quantity, product=product.rec_name,
                 bin=_bin_label(location),
                 recommended=_bin_label(recommended))
         else:
             message = gettext('inventory_flow.msg_put_away',
-                quantity=quantity, product=move.product.rec_name,
+                quantity=quantity, product=product.rec_name,
                 bin=_bin_label(location))
+        if part is not None:
+            # The rest of the split line: its bin is scanned next
+            rest = pending_putaway(product, lot)
+            if rest:
+                message += ' ' + gettext('inventory_flow.msg_put_away_rest',
+                    quantity=_format_quantity(rest[0].quantity,
+                        rest[0].unit),
+                    product=product.rec_name)
+                screen = self._move_screen(rest[0])
+                screen['message'] = message
+                screen['level'] = 'success'
+                return screen, True
         return self.screen({}, gettext(
                 'inventory_flow.msg_prompt_putaway_item'), message,
             'success'), True
 
+    def _pending_move(self, state):
+        Move = Pool().get('stock.move')
+        move = Move(int(state['move']))
+        if move.state not in {'draft', 'assigned'}:
+            raise ScanFailure('nothing', gettext(
+                    'inventory_flow.msg_putaway_move_done',
+                    product=move.product.rec_name))
+        return move
+
     def _item(self, scan):
         pool = Pool()
         Lot = pool.get('stock.lot')
-        from .receiving import pending_putaway, recommend_bins
+        from .receiving import pending_putaway
         product = product_by_gtin(scan.gtin)
         lot = None
         if scan.lot or scan.serial:
@@ -623,16 +722,39 @@ class PutawayStep(Step):
             raise ScanFailure('nothing', gettext(
                     'inventory_flow.msg_scan_nothing_to_put_away',
                     product=product.rec_name), HTTPStatus.NOT_FOUND)
-        move = moves[0]
-        bins = recommend_bins(move)
-        quantity = _format_quantity(move.quantity, move.unit)
+        return self._move_screen(moves[0], scan.quantity)
+
+    def _move_screen(self, move, quantity=None):
+        """The screen asking the bin for move (or for ``quantity`` of it,
+        in the move's unit), with the recommended bins"""
+        from .receiving import recommend_bins
+        internal = None
+        if quantity is not None:
+            if move.unit.round(float(quantity)) > move.quantity:
+                raise ScanFailure('quantity_over', gettext(
+                        'inventory_flow.msg_putaway_quantity_over',
+                        quantity=_format_quantity(float(quantity), move.unit),
+                        available=_format_quantity(move.quantity, move.unit),
+                        product=move.product.rec_name))
+            if move.unit.round(float(quantity)) == move.quantity:
+                quantity = None
+            else:
+                internal = (move.internal_quantity * float(quantity)
+                    / move.quantity)
+        bins = recommend_bins(move, quantity=internal)
+        total = _format_quantity(move.quantity, move.unit)
+        shown = (_format_quantity(float(quantity), move.unit)
+            if quantity is not None else total)
         lines = [{'product': _bin_label(b), 'status': 'recommended',
                 'status_label': str(i + 1)} for i, b in enumerate(bins)]
-        screen = self.screen({
-                'move': move.id,
-                'recommended': bins[0].id if bins else None,
-                }, gettext('inventory_flow.msg_prompt_bin',
-                quantity=quantity, product=move.product.rec_name,
+        state = {
+            'move': move.id,
+            'recommended': bins[0].id if bins else None,
+            }
+        if quantity is not None:
+            state['quantity'] = str(quantity)
+        screen = self.screen(state, gettext('inventory_flow.msg_prompt_bin',
+                quantity=shown, product=move.product.rec_name,
                 bin=_bin_label(bins[0]) if bins else gettext(
                     'inventory_flow.msg_no_recommendation')),
             lines=lines,
@@ -640,5 +762,5 @@ class PutawayStep(Step):
                     'label': gettext('inventory_flow.msg_action_cancel')}])
         screen['header'] = ' · '.join(filter(None, [
                     move.product.rec_name, move.lot.rec_name
-                    if move.lot else None, quantity]))
+                    if move.lot else None, total]))
         return screen

@@ -427,6 +427,9 @@ def parse_args(argv=None):
         help="reuse a database of the same scale built by an earlier run")
     parser.add_argument('--keep', action='store_true',
         help="keep the PostgreSQL database (the SQLite file always stays)")
+    parser.add_argument('--no-scanner', action='store_true',
+        help="skip the scanner steps bench (tests/bench/bench_scanner.py, "
+        "run on the SQLite database after the table)")
     args = parser.parse_args(argv)
     if args.scale < 1 or args.calls < 1:
         parser.error("--scale and --calls must be positive")
@@ -469,6 +472,13 @@ def main(argv=None):
         if pg_dir:
             stop_postgresql(pg_dir)
     print_table(all_results, args)
+    if not args.no_scanner and not args.no_sqlite:
+        # In its own process: it runs trytond in-process on bench_sN
+        process = subprocess.run([PYTHON, os.path.join(ROOT, 'tests',
+                    'bench', 'bench_scanner.py'), '--scale', str(args.scale),
+                '--reuse', '--workdir', args.workdir])
+        if process.returncode:
+            return process.returncode
     return 0
 
 

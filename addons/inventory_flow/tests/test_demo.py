@@ -112,6 +112,18 @@ class DemoTestCase(unittest.TestCase):
         # Open orders, some already waiting for the warehouse
         self.assertTrue(Purchase.search([('state', '=', 'processing')]))
         self.assertTrue(Purchase.search([('state', '=', 'draft')]))
+        # ... one announced: its shipment waits to be received by scan, with
+        # GTINs on every line and a lot-tracked product with a shelf life
+        Shipment = pool.get('stock.shipment.in')
+        shipment, = Shipment.search([('reference', '=', 'DEMO-DN-1')])
+        self.assertEqual(shipment.state, 'draft')
+        moves = shipment.incoming_moves
+        self.assertTrue(moves)
+        self.assertTrue(all(m.product.gtin for m in moves))
+        self.assertEqual({m.origin.purchase.state for m in moves},
+            {'processing'})
+        self.assertTrue(any(m.product.lot_required
+                and m.product.shelf_life_state == 'required' for m in moves))
         self.assertTrue(Sale.search([('state', '=', 'processing')]))
         self.assertTrue(Sale.search([('state', '=', 'draft')]))
 

@@ -315,13 +315,42 @@ class ScannerRouteTestCase(SuiteDatabaseMixin, RouteTestCase):
             self.assertEqual(move.recommended_location.code, 'A-01-1-01')
             self.assertEqual(move.state, 'done')
 
-        # juice put away where recommended; the shipment is then done
+        # juice: 2 of 5 into one bin, the rest where recommended; the
+        # shipment is then done
         status, screen = self.post('putaway', GTIN_JUICE)
         self.assertEqual(status, HTTPStatus.OK, screen)
+        for typed, code in [('9', 'quantity_over'),
+                ('0', 'quantity_not_positive'), ('1.5', 'quantity_too_precise')]:
+            with self.subTest(quantity=typed):
+                status, error = self.post('putaway', typed, screen['state'])
+                self.assertEqual(status, HTTPStatus.UNPROCESSABLE_ENTITY)
+                self.assertEqual(error['error'], code)
+        status, part = self.post('putaway', '2', screen['state'])
+        self.assertEqual(status, HTTPStatus.OK, part)
+        self.assertEqual(part['state']['quantity'], '2')
+        self.assertIn('2', part['prompt'])
+        status, rest = self.post('putaway', 'A-01-1-03', part['state'])
+        self.assertEqual(status, HTTPStatus.OK, rest)
+        self.assertIn('A-01-1-03', rest['message'])
+        # the rest (3) waits for its own bin, asked for at once
+        self.assertNotIn('quantity', rest['state'])
+        self.assertIn('3', rest['message'])
+        self.assertEqual(self.counted('DN-1')[0], 'received')
         status, done = self.post(
-            'putaway', screen['lines'][0]['product'], screen['state'])
+            'putaway', rest['lines'][0]['product'], rest['state'])
         self.assertEqual(status, HTTPStatus.OK, done)
         self.assertEqual(self.counted('DN-1')[0], 'done')
+        with Transaction().start(DB_NAME, 0, readonly=True):
+            juice = {r.location.code: r.quantity
+                for r in StockBin.search([('product.name', '=', 'Juice')])}
+            expected = {'A-01-1-03': 2}
+            rest_bin = rest['lines'][0]['product']
+            expected[rest_bin] = expected.get(rest_bin, 0) + 3
+            self.assertEqual(juice, expected)
+            self.assertEqual(sorted(m.quantity for m in Move.search([
+                            ('product.name', '=', 'Juice'),
+                            ('to_location.code', 'in', list(expected)),
+                            ])), [2, 3])
         status, error = self.post('putaway', GTIN_JUICE)
         self.assertEqual(error['error'], 'nothing')
 
@@ -386,3 +415,123 @@ class ScannerRouteTestCase(SuiteDatabaseMixin, RouteTestCase):
         self.assertEqual(status, HTTPStatus.OK, screen)
         self.assertIn('DN-2', screen['header'])
         self.assertEqual(screen['input'], 'quantity')
+
+    def test_zxing_wasm_served_locally(self):
+        "The camera fallback (zxing-wasm from npm) is served by trytond"
+        import tempfile
+        from trytond import config
+        from trytond.modules.inventory_flow import scanner
+        client = self.client()
+        with tempfile.TemporaryDirectory() as root:
+            for parts, content in [
+                    (('dist', 'reader', 'zxing_reader.wasm'),
+                        b'\0asm\1\0\0\0'),
+                    (('dist', 'iife', 'reader', 'index.js'),
+                        b'var ZXingWASM = {};'),
+                    (('package.json',), b'{}')]:
+                os.makedirs(os.path.join(root, *parts[:-1]), exist_ok=True)
+                with open(os.path.join(root, *parts), 'wb') as fp:
+                    fp.write(content)
+            if not config.has_section('scanner'):
+                config.add_section('scanner')
+            previous = config.get('scanner', 'zxing_root')
+            config.set('scanner', 'zxing_root', root)
+            try:
+                response = client.get(
+                    f'/{DB_NAME}/scanner/vendor/zxing-wasm/zxing_reader.wasm')
+                self.assertEqual(response.status_code, HTTPStatus.OK)
+                self.assertEqual(response.headers['Content-Type'],
+                    'application/wasm')
+                self.assertEqual(response.data, b'\0asm\1\0\0\0')
+                response = client.get(
+                    f'/{DB_NAME}/scanner/vendor/zxing-wasm/zxing-reader.js')
+                self.assertEqual(response.status_code, HTTPStatus.OK)
+                self.assertIn('javascript', response.headers['Content-Type'])
+                # only the files the page needs, nothing else of the package
+                for name in ['package.json', '../package.json',
+                        '../../tryton.cfg']:
+                    response = client.get(
+                        f'/{DB_NAME}/scanner/vendor/zxing-wasm/{name}')
+                    self.assertEqual(
+                        response.status_code, HTTPStatus.NOT_FOUND, name)
+            finally:
+                config.set('scanner', 'zxing_root', previous or '')
+        # The package bootstrap.sh installed from npm, when it is there
+        wasm = os.path.join(scanner.ZXING_ROOT, 'dist', 'reader',
+            'zxing_reader.wasm')
+        if os.path.isfile(wasm):
+            response = client.get(
+                f'/{DB_NAME}/scanner/vendor/zxing-wasm/zxing_reader.wasm')
+            self.assertEqual(response.status_code, HTTPStatus.OK)
+            self.assertEqual(response.data[:4], b'\0asm')
+        # the page loads it from this server, never from a CDN
+        with open(os.path.join(scanner.STATIC, 'scanner.js')) as fp:
+            page = fp.read()
+        self.assertIn("'/scanner/vendor/zxing-wasm/'", page)
+        self.assertIn("'zxing_reader.wasm'", page)
+        self.assertNotIn('jsdelivr', page)
+        self.assertNotIn('unpkg', page)
+
+    def test_purge_old_confirmations(self):
+        "Confirmation keys are purged by a daily cron after 24 hours"
+        pool = Pool(DB_NAME)
+        Confirmation = pool.get('scanner.confirmation')
+        Cron = pool.get('ir.cron')
+        with Transaction().start(DB_NAME, 0) as transaction:
+            cron, = Cron.search([
+                    ('method', '=', 'scanner.confirmation|purge')])
+            self.assertEqual(
+                (cron.interval_number, cron.interval_type), (1, 'days'))
+            old, recent, young = Confirmation.create([{
+                        'key': k, 'user': 1, 'step': 'receive',
+                        'response': '{}'} for k in ['old', 'recent', 'young']])
+            table = Confirmation.__table__()
+            cursor = transaction.connection.cursor()
+            now = dt.datetime.now()
+            for record, age in [(old, 25), (recent, 23), (young, 0)]:
+                cursor.execute(*table.update(
+                        [table.create_date],
+                        [now - dt.timedelta(hours=age)],
+                        where=table.id == record.id))
+            # asking for less than 24 h still keeps a day of keys
+            self.assertEqual(Confirmation.purge(hours=1), 1)
+            self.assertEqual(
+                sorted(c.key for c in Confirmation.search([
+                            ('key', 'in', ['old', 'recent', 'young'])])),
+                ['recent', 'young'])
+            cron.run_once()
+            transaction.rollback()
+
+    def test_short_variance_stored_rounded(self):
+        "A short line of 5 out of 6 is recorded as -16.67 %"
+        pool = Pool(DB_NAME)
+        Shipment = pool.get('stock.shipment.in')
+        Product = pool.get('product.product')
+        Purchase = pool.get('purchase.purchase')
+        with Transaction().start(DB_NAME, 1) as transaction:
+            previous, = Purchase.search([('reference', '=', 'DN-1')])
+            water, = Product.search([('gtin', '=', GTIN_WATER)])
+            purchase, = Purchase.copy([previous], default={
+                    'reference': 'DN-3', 'lines': None})
+            purchase.lines = [{
+                    'product': water.id, 'unit': water.default_uom.id,
+                    'quantity': 6, 'unit_price': 1,
+                    'description': water.rec_name}]
+            purchase.save()
+            Purchase.quote([purchase])
+            Purchase.confirm([purchase])
+            Purchase.process([purchase])
+            transaction.commit()
+        status, screen = self.post('receive', 'DN-3')
+        self.assertEqual(status, HTTPStatus.OK, screen)
+        status, screen = self.post(
+            'receive', '(01)' + GTIN_WATER + '(37)5', screen['state'])
+        self.assertEqual(status, HTTPStatus.OK, screen)
+        status, screen = self.post('receive', '__finish__', screen['state'])
+        self.assertEqual(status, HTTPStatus.OK, screen)
+        with Transaction().start(DB_NAME, 0, readonly=True):
+            shipment, = Shipment.search([('reference', '=', 'DN-3')])
+            variance, = shipment.variances
+            self.assertEqual(
+                (variance.kind, variance.difference, variance.percent),
+                ('short', -1, -16.67))

@@ -21,11 +21,19 @@
       login: 'Login', password: 'Password', sign_in: 'Sign in',
       separator: 'GS substitute', bad_login: 'Wrong login or password.',
       offline: 'No connection: scan again to retry.', steps: 'Scanner',
+      camera: 'Scan with the camera', camera_close: 'Close camera',
+      camera_unavailable: 'The camera cannot be used here (it needs HTTPS ' +
+        'or localhost, and the permission to use it).',
+      camera_no_decoder: 'No barcode decoder: the camera cannot scan here.',
     },
     zh_CN: {
       login: '用户名', password: '密码', sign_in: '登录',
       separator: 'GS 替代字符', bad_login: '用户名或密码错误。',
       offline: '无网络连接：请重新扫描以重试。', steps: '扫描',
+      camera: '用相机扫描', camera_close: '关闭相机',
+      camera_unavailable: '此处无法使用相机（需要 HTTPS 或 localhost，' +
+        '并允许使用相机）。',
+      camera_no_decoder: '没有条码解码器：此处无法用相机扫描。',
     },
   };
   let language = (navigator.language || 'en').toLowerCase().startsWith('zh')
@@ -50,6 +58,10 @@
     document.documentElement.lang = language.replace('_', '-');
     document.querySelectorAll('[data-i18n]').forEach((node) => {
       node.textContent = t(node.dataset.i18n);
+    });
+    document.querySelectorAll('[data-i18n-label]').forEach((node) => {
+      node.setAttribute('aria-label', t(node.dataset.i18nLabel));
+      node.title = t(node.dataset.i18nLabel);
     });
   }
 
@@ -152,6 +164,7 @@
   }
 
   function showLogin() {
+    stopCamera();
     $('login').hidden = false;
     $('steps').hidden = true;
     $('screen').hidden = true;
@@ -196,6 +209,7 @@
   }
 
   function showSteps() {
+    stopCamera();
     current = null;
     $('title').textContent = t('steps');
     $('steps').hidden = false;
@@ -226,6 +240,11 @@
     const input = $('scan');
     const value = normalise(input.value);
     input.value = '';
+    await handleScan(value);
+  }
+
+  // Every scan, typed by a wedge scanner or decoded by the camera
+  async function handleScan(value) {
     if (!current) { return; }
     queue.push(value);
     if (busy) { return; }
@@ -233,6 +252,120 @@
       const next = queue.shift();
       await send({step: current.step, state: current.state, scan: next});
     }
+  }
+
+  // --- camera: BarcodeDetector, else zxing-wasm served by this server ------
+  const ZXING = base + '/scanner/vendor/zxing-wasm/';
+  const FORMATS = ['ean_13', 'ean_8', 'upc_a', 'upc_e', 'code_128',
+    'code_39', 'itf', 'data_matrix', 'qr_code'];
+  let camera = null;  // {stream, timer}
+  let decode = null;  // video -> Promise<text or null>
+
+  function loadScript(src) {
+    return new Promise((resolve, reject) => {
+      const script = document.createElement('script');
+      script.src = src;
+      script.onload = resolve;
+      script.onerror = () => reject(new Error(src));
+      document.head.appendChild(script);
+    });
+  }
+
+  async function nativeDecoder() {
+    if (!('BarcodeDetector' in window)) { return null; }
+    try {
+      const supported = await window.BarcodeDetector.getSupportedFormats();
+      const formats = FORMATS.filter((f) => supported.includes(f));
+      if (!formats.length) { return null; }
+      const detector = new window.BarcodeDetector({formats: formats});
+      return async (video) => {
+        const codes = await detector.detect(video);
+        return codes.length ? codes[0].rawValue : null;
+      };
+    } catch (error) {
+      return null;
+    }
+  }
+
+  async function zxingDecoder() {
+    await loadScript(ZXING + 'zxing-reader.js');
+    const zxing = window.ZXingWASM;
+    // The .wasm comes from this server too (the package defaults to a CDN)
+    zxing.setZXingModuleOverrides({
+      locateFile: (path, prefix) => path.endsWith('.wasm')
+        ? ZXING + 'zxing_reader.wasm' : prefix + path,
+    });
+    const canvas = document.createElement('canvas');
+    const context = canvas.getContext('2d', {willReadFrequently: true});
+    return async (video) => {
+      if (!video.videoWidth) { return null; }
+      canvas.width = video.videoWidth;
+      canvas.height = video.videoHeight;
+      context.drawImage(video, 0, 0);
+      const results = await zxing.readBarcodes(
+        context.getImageData(0, 0, canvas.width, canvas.height),
+        {tryHarder: true, maxNumberOfSymbols: 1,
+          formats: ['EAN13', 'EAN8', 'UPCA', 'UPCE', 'Code128', 'Code39',
+            'ITF', 'DataMatrix', 'QRCode']});
+      // GS1 symbols come in the bracketed form (01)...(10)..., which the
+      // server parses like the GS-separated one
+      const found = results.find((r) => r.isValid && r.text);
+      return found ? found.text : null;
+    };
+  }
+
+  async function startCamera() {
+    if (camera) { stopCamera(); return; }
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      showMessage(t('camera_unavailable'), 'error');
+      beep(false);
+      return;
+    }
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia(
+        {video: {facingMode: 'environment'}, audio: false});
+    } catch (error) {
+      showMessage(t('camera_unavailable'), 'error');
+      beep(false);
+      return;
+    }
+    try {
+      decode = decode || await nativeDecoder() || await zxingDecoder();
+    } catch (error) {
+      stream.getTracks().forEach((track) => track.stop());
+      showMessage(t('camera_no_decoder'), 'error');
+      beep(false);
+      return;
+    }
+    const video = $('camera-video');
+    video.srcObject = stream;
+    $('camera-view').hidden = false;
+    await video.play().catch(() => null);
+    camera = {stream: stream, timer: null};
+    const tick = async () => {
+      if (!camera) { return; }
+      let text = null;
+      try { text = await decode(video); } catch (error) { text = null; }
+      if (!camera) { return; }
+      if (text) {
+        stopCamera();
+        await handleScan(text);
+        return;
+      }
+      camera.timer = setTimeout(tick, 150);
+    };
+    tick();
+  }
+
+  function stopCamera() {
+    if (!camera) { return; }
+    clearTimeout(camera.timer);
+    camera.stream.getTracks().forEach((track) => track.stop());
+    camera = null;
+    $('camera-video').srcObject = null;
+    $('camera-view').hidden = true;
+    focusScan();
   }
 
   async function action(item) {
@@ -371,6 +504,8 @@
     });
     $('login').addEventListener('submit', login);
     $('scan-form').addEventListener('submit', submitScan);
+    $('camera').addEventListener('click', startCamera);
+    $('camera-close').addEventListener('click', stopCamera);
     $('scan').addEventListener('keydown', onKeyDown);
     $('scan').addEventListener('blur', keepFocus);
     $('home').addEventListener('click', () => { if (session || current) { loadSteps(); } });

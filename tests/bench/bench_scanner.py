@@ -1,0 +1,334 @@
+#!/usr/bin/env python3
+"""Server time of the scanner steps and of the putaway recommendation on
+large demo data, beside a naive recommendation (issue 5, rule 8).
+
+    .venv/bin/python tests/bench/bench_scanner.py [--scale N] [--rounds N]
+        [--naive-rounds N] [--reuse] [--workdir DIR]
+
+It builds the SQLite database ``bench_sN`` as ``tests/bench/run.py`` does
+(``trytond-admin`` with the four modules, then ``scripts/demo.py --scale
+N``), or reuses it (``--reuse``), then runs the steps in this process, the
+way the route ``/<db>/scanner/step`` runs them (``scanner.run_step`` as the
+demo operator, with the user's context), without the HTTP round trip:
+
+* receive: open the purchase ``DEMO-PO-2`` by its reference (its supplier
+  shipment is created), one GS1 scan (GTIN, expiry, lot, quantity), a bare
+  GTIN, a typed quantity;
+* putaway (after ``DEMO-DN-1`` is received once, committed): the item scan
+  (which computes the recommendation) and the bin scan (the move is done).
+
+Each round is one transaction rolled back at its end, so every round sees
+the same data; the transaction cache is cleared between steps, as each step
+is its own request.  The recommendation alone (``recommend_bins``: three
+set-based queries and the pure scoring of ``putaway.py``) is timed beside a
+naive version, the same scoring over bins and stock rows read as ORM
+records (the first implementation; quadratic in Tryton's record
+instantiation).  It prints p50/p95 in ms and never fails on a figure.
+"""
+import argparse
+import datetime as dt
+import os
+import statistics
+import sys
+import time
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from run import (  # noqa: E402
+    BASE_CONF, ROOT, BenchError, Database, percentile, say)
+
+GS = '\x1d'
+
+
+def gtin13(number):
+    digits = f'{number:012d}'
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(digits))
+    return digits + str((10 - total % 10) % 10)
+
+
+ORANGE_JUICE = gtin13(590123400003)   # on DEMO-DN-1, lot-tracked
+SPAGHETTI = gtin13(590123400009)      # on DEMO-PO-2
+PASSATA = gtin13(590123400012)        # on DEMO-PO-2, lot-tracked
+LOT = 'BENCH-OJ-1'
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog='bench_scanner',
+        description=__doc__.splitlines()[0])
+    parser.add_argument('--scale', type=int, default=10,
+        help="demo data scale: N × 1000 products, × 200 bins, × 10 000 "
+        "moves (default: %(default)s)")
+    parser.add_argument('--rounds', type=int, default=40,
+        help="timed rounds of the steps (default: %(default)s)")
+    parser.add_argument('--naive-rounds', type=int, default=2,
+        help="timed calls of the naive recommendation (default: "
+        "%(default)s)")
+    parser.add_argument('--reuse', action='store_true',
+        help="reuse the database bench_sN of an earlier run")
+    parser.add_argument('--workdir', default=os.path.join(ROOT, 'var',
+            'bench'))
+    return parser.parse_args(argv)
+
+
+# --- in the trytond process ---------------------------------------------------
+
+def naive_bin_candidates(warehouse):
+    """The bins with their contents as a plain ORM version reads them (the
+    first implementation of issue 5): every bin and every row of
+    ``stock.bin.quantity`` of the warehouse instantiated as a record, the
+    products browsed for their measures."""
+    from trytond.modules.inventory_flow import putaway
+    from trytond.modules.inventory_flow.receiving import _unit_measures
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    from collections import defaultdict
+    pool = Pool()
+    Location = pool.get('stock.location')
+    StockBin = pool.get('stock.bin.quantity')
+    Product = pool.get('product.product')
+    bins = Location.search([
+            ('parent', 'child_of', [warehouse.storage_location.id]),
+            ('zone', '!=', None),
+            ])
+    with Transaction().set_context(warehouse=warehouse.id, locations=None):
+        rows = StockBin.search([])
+    measures = _unit_measures(Product.browse(list({r.product.id
+                    for r in rows})))
+    contents = defaultdict(set)
+    used = defaultdict(lambda: [0.0, 0.0])
+    for row in rows:
+        if row.quantity <= 0:
+            continue
+        contents[row.location.id].add(
+            (row.product.id, row.lot.id if row.lot else None))
+        volume, weight = measures[row.product.id]
+        used[row.location.id][0] += (volume or 0) * row.quantity
+        used[row.location.id][1] += (weight or 0) * row.quantity
+    return [putaway.Bin(
+            id=b.id, warehouse=b.warehouse.id if b.warehouse else None,
+            zone=b.zone, blocked=bool(b.blocked), aisle=b.aisle,
+            position=b.position, level=b.level,
+            capacity_volume=b.capacity_volume,
+            capacity_weight=b.capacity_weight,
+            used_volume=used[b.id][0], used_weight=used[b.id][1],
+            contents=frozenset(contents[b.id])) for b in bins]
+
+
+def naive_recommend(move, limit=3):
+    "The recommendation over naive_bin_candidates, same scoring as ours"
+    from trytond.modules.inventory_flow import putaway
+    from trytond.modules.inventory_flow.receiving import putaway_item
+    from trytond.pool import Pool
+    Strategy = Pool().get('stock.putaway.strategy')
+    warehouse = move.shipment.warehouse
+    candidates = naive_bin_candidates(warehouse)
+    dispatch = [(b.aisle, b.position) for b in candidates
+        if b.zone == 'dispatch' and b.aisle is not None]
+    ranked = putaway.recommend(
+        putaway_item(move, warehouse), candidates,
+        Strategy.strategies_for(move.product, warehouse),
+        dispatch=dispatch, limit=limit)
+    return [r.bin for r in ranked]
+
+
+def forget_cache():
+    "What a new request would not have: the records read by the last one"
+    from trytond.transaction import Transaction
+    transaction = Transaction()
+    transaction.counter += 1
+    for cache in transaction.cache.values():
+        cache.clear()
+
+
+class Timings(dict):
+    def add(self, label, seconds):
+        self.setdefault(label, []).append(seconds * 1000)
+
+
+def user_session(name, login):
+    "(user id, context) of login"
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    with Transaction().start(name, 0, readonly=True):
+        User = Pool().get('res.user')
+        user, = User.search([('login', '=', login)])
+        with Transaction().set_user(user.id):
+            context = User.get_preferences(context_only=True)
+        return user.id, context
+
+
+def timed_steps(name, user, context, steps, timings):
+    """Run [(label, step, scan or callable(state))] in one transaction as
+    user, rolled back; return the last screen"""
+    from trytond.modules.inventory_flow.scanner import run_step
+    from trytond.transaction import Transaction
+    screen = {'state': {}}
+    with Transaction().start(name, user, context=context) as transaction:
+        for label, step, scan in steps:
+            if callable(scan):
+                scan = scan(screen)
+            forget_cache()
+            start = time.perf_counter()
+            screen = run_step(step, screen['state'], scan, str(uuid.uuid4()))
+            timings.add(label, time.perf_counter() - start)
+        transaction.rollback()
+    return screen
+
+
+def receive_once(name, context):
+    "Receive DEMO-DN-1 in full as the administrator (committed), once"
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    with Transaction().start(name, 0, context=context) as transaction:
+        pool = Pool()
+        Shipment = pool.get('stock.shipment.in')
+        Date = pool.get('ir.date')
+        shipment, = Shipment.search([('reference', '=', 'DEMO-DN-1')])
+        if shipment.state != 'draft':
+            return
+        expiry = Date.today() + dt.timedelta(days=100)
+        for product, quantity in shipment.expected_quantities().items():
+            lot = LOT if product.lot_required else None
+            shipment.count(product, quantity, lot_number=lot,
+                expiration_date=expiry if lot else None)
+        Shipment.finish_receiving([Shipment(shipment.id)])
+        transaction.commit()
+
+
+def bench(name, args):
+    from trytond.modules.inventory_flow.receiving import (
+        pending_putaway, recommend_bins)
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    operator, context = user_session(name, 'operator')
+    _, admin_context = user_session(name, 'admin')
+    today = dt.date.today()
+    expiry = (today + dt.timedelta(days=100)).strftime('%y%m%d')
+    gs1 = (']C101' + PASSATA.zfill(14) + '17' + expiry + '10BENCH-P-1'
+        + GS + '3012')
+    steps = Timings()
+    # DEMO-PO-2 has no shipment: scanning it creates one (rolled back)
+    receive = [
+        ('receive: open DEMO-PO-2 (creates shipment)', 'receive',
+            'DEMO-PO-2'),
+        ('receive: GS1 item with lot, expiry, qty', 'receive', gs1),
+        ('receive: bare GTIN (asks quantity)', 'receive', SPAGHETTI),
+        ('receive: typed quantity', 'receive', '5'),
+        ]
+    timed_steps(name, operator, context, receive, Timings())  # warm-up
+    say(f"receive: {args.rounds} rounds")
+    for _ in range(args.rounds):
+        timed_steps(name, operator, context, receive, steps)
+
+    receive_once(name, admin_context)
+
+    def recommended(screen):
+        return screen['lines'][0]['product']
+    putaway = [
+        ('putaway: item scan (recommendation)', 'putaway',
+            '01' + ORANGE_JUICE.zfill(14) + '10' + LOT),
+        ('putaway: bin scan (move done)', 'putaway', recommended),
+        ]
+    timed_steps(name, operator, context, putaway, Timings())
+    say(f"putaway: {args.rounds} rounds")
+    for _ in range(args.rounds):
+        timed_steps(name, operator, context, putaway, steps)
+
+    recommend = Timings()
+    with Transaction().start(name, operator, context=context,
+            readonly=True):
+        Product = Pool().get('product.product')
+        product, = Product.search([('gtin', '=', ORANGE_JUICE)])
+        move = pending_putaway(product)[0]
+        ours = [b.id for b in recommend_bins(move)]
+        naive = naive_recommend(move)
+        if ours != naive:
+            raise BenchError(f"the naive recommendation differs: {ours} "
+                f"against {naive}")
+        say(f"recommendation: {args.rounds} rounds, naive "
+            f"{args.naive_rounds}")
+        for _ in range(args.rounds):
+            forget_cache()
+            start = time.perf_counter()
+            recommend_bins(move)
+            recommend.add('ours', time.perf_counter() - start)
+        for _ in range(args.naive_rounds):
+            forget_cache()
+            start = time.perf_counter()
+            naive_recommend(move)
+            recommend.add('naive', time.perf_counter() - start)
+        Location = Pool().get('stock.location')
+        bins = Location.search_count([('zone', '!=', None)])
+        products = Product.search_count([])
+    return steps, recommend, {'bins': bins, 'products': products}
+
+
+def report(steps, recommend, size, args, build):
+    print(f"\nScanner steps, scale {args.scale}: {size['products']} "
+        f"products, {size['bins']} bins; server time in ms, in process "
+        "(no HTTP), SQLite")
+    if build:
+        print(f"database built in {build[0]:.0f}s (modules) + "
+            f"{build[1]:.0f}s (demo data)")
+    header = f"{'step':<44}{'n':>5}{'p50':>9}{'p95':>9}{'max':>9}"
+    print(header)
+    print('-' * len(header))
+    everything = []
+    for label, values in steps.items():
+        everything += values
+        print(f"{label:<44}{len(values):>5}{statistics.median(values):>9.1f}"
+            f"{percentile(values, 0.95):>9.1f}{max(values):>9.1f}")
+    print(f"{'all scan steps':<44}{len(everything):>5}"
+        f"{statistics.median(everything):>9.1f}"
+        f"{percentile(everything, 0.95):>9.1f}{max(everything):>9.1f}")
+    print(f"\nPutaway recommendation over {size['bins']} bins (same "
+        "ranking)")
+    print(header.replace('step', 'version'))
+    for label, values in recommend.items():
+        name = {'ours': 'ours: set-based (recommend_bins)',
+            'naive': 'naive: ORM records per bin and row'}[label]
+        print(f"{name:<44}{len(values):>5}{statistics.median(values):>9.1f}"
+            f"{percentile(values, 0.95):>9.1f}{max(values):>9.1f}")
+    ratio = (statistics.median(recommend['naive'])
+        / statistics.median(recommend['ours']))
+    print(f"naive/ours (p50): {ratio:.0f}x")
+    try:
+        load = ', '.join(f'{l:.1f}' for l in os.getloadavg())
+        print(f"machine: {os.cpu_count()} CPUs, load average {load}")
+    except OSError:
+        pass
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    workdir = os.path.abspath(args.workdir)
+    os.makedirs(workdir, exist_ok=True)
+    database = Database('sqlite', f'bench_s{args.scale}', workdir)
+    build = None
+    try:
+        if args.reuse and database.exists():
+            say(f"reusing {database.path}")
+        else:
+            say(f"building {database.name} (scale {args.scale}; log in "
+                f"{database.log})")
+            build = database.build(args.scale)
+            say(f"modules in {build[0]:.0f}s, demo data in {build[1]:.0f}s")
+        database.write_conf()
+        from trytond import config
+        config.update_etc([BASE_CONF, database.conf])
+        from trytond.pool import Pool
+        from trytond.transaction import Transaction
+        pool = Pool(database.name)
+        with Transaction().start(database.name, 0, readonly=True):
+            pool.init()
+        steps, recommend, size = bench(database.name, args)
+    except BenchError as error:
+        print(f"bench: error: {error}", file=sys.stderr)
+        return 1
+    report(steps, recommend, size, args, build)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
