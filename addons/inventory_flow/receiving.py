@@ -11,7 +11,7 @@ recommended.  The arithmetic lives in ``gs1.py``, ``variance.py`` and
 """
 from collections import defaultdict
 
-from sql import Literal, Null, Union
+from sql import Literal, Null
 from sql.aggregate import Sum
 from sql.conditionals import Coalesce
 
@@ -103,6 +103,33 @@ class Move(metaclass=PoolMeta):
         ondelete='SET NULL',
         help="The bin the putaway strategies recommended; differs from the "
         "destination when the operator chose another valid bin.")
+
+    @classmethod
+    def _cost_price_context(cls, moves):
+        """Tryton's context for the average cost price (stock 8.0), with the
+        storage location ids taken in one query.
+
+        The original ``Location.search`` instantiates every storage
+        location only to read its id, and record instantiation checks the
+        whole id list once per record (``ModelStorage.__init__`` asserts
+        ``all(isinstance(i, int) for i in _ids)``): quadratic, 2.5 s of a
+        2.8 s putaway with 2 300 bins.  Same domain, record rules and
+        context keys; only the ids are read."""
+        pool = Pool()
+        Location = pool.get('stock.location')
+        Date = pool.get('ir.date')
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*Location.search([
+                    ('type', '=', 'storage'),
+                    ], order=[], query=True))
+        context = {
+            'with_childs': False,
+            'locations': [r[0] for r in cursor],
+            'company': moves[0].company.id,
+            }
+        with Transaction().set_context(company=moves[0].company.id):
+            context['stock_date_end'] = Date.today()
+        return context
 
 
 class ShipmentIn(metaclass=PoolMeta):
@@ -625,13 +652,15 @@ def bin_candidates(warehouse, bins=None, product_id=None):
     pairs they hold, only of ``product_id`` when given (what consolidation
     needs).
 
-    Set-based (rule 8): one query for the bins, one aggregate of the done
-    moves into and out of them (the ledger, as ``stock.bin.quantity``
-    reads it) with the products' volume and weight, one for the bins
-    holding the product; no record is instantiated per bin or stock row."""
+    Set-based (rule 8) and read from the derived stock per bin
+    ``stock.availability`` (rule 3: maintained by the move transitions,
+    rebuilt and checked against the ledger), never from the move ledger:
+    one query for the bins, one aggregate of the availability rows of those
+    bins with the products' volume and weight, one for the bins holding
+    the product; no record is instantiated per bin or stock row."""
     pool = Pool()
     Location = pool.get('stock.location')
-    Move = pool.get('stock.move')
+    Availability = pool.get('stock.availability')
     Product = pool.get('product.product')
     Template = pool.get('product.template')
     cursor = Transaction().connection.cursor()
@@ -654,43 +683,22 @@ def bin_candidates(warehouse, bins=None, product_id=None):
             location.capacity_weight, where=where, order_by=location.id))
     bin_rows = cursor.fetchall()
 
-    move_in, move_out = Move.__table__(), Move.__table__()
-
-    def ledger(product_id=None):
-        "The done moves into (+) and out of (-) the bins"
-        in_where = ((move_in.state == 'done')
-            & move_in.to_location.in_(bin_query))
-        out_where = ((move_out.state == 'done')
-            & move_out.from_location.in_(bin_query))
-        if product_id is not None:
-            in_where &= move_in.product == product_id
-            out_where &= move_out.product == product_id
-        return Union(
-            move_in.select(
-                move_in.to_location.as_('location'),
-                move_in.product.as_('product'), move_in.lot.as_('lot'),
-                move_in.internal_quantity.as_('quantity'),
-                where=in_where),
-            move_out.select(
-                move_out.from_location.as_('location'),
-                move_out.product.as_('product'), move_out.lot.as_('lot'),
-                (-move_out.internal_quantity).as_('quantity'),
-                where=out_where),
-            all_=True)
-
     # What the bins hold: volume and weight summed in the database per bin
     # and unit of measure (a handful of rows per bin), converted here
-    moves = ledger()
+    stock = Availability.__table__()
     product = Product.__table__()
     template = Template.__table__()
-    cursor.execute(*moves
-        .join(product, condition=moves.product == product.id)
+    held = (stock.location.in_(bin_query) & (stock.on_hand > 0))
+    cursor.execute(*stock
+        .join(product, condition=stock.product == product.id)
         .join(template, condition=product.template == template.id)
         .select(
-            moves.location, template.volume_uom, template.weight_uom,
-            Sum(moves.quantity * Coalesce(template.volume, 0)),
-            Sum(moves.quantity * Coalesce(template.weight, 0)),
-            group_by=[moves.location, template.volume_uom,
+            stock.location, template.volume_uom, template.weight_uom,
+            Sum(stock.on_hand * Coalesce(template.volume, 0)),
+            Sum(stock.on_hand * Coalesce(template.weight, 0)),
+            where=held & ((template.volume != Null)
+                | (template.weight != Null)),
+            group_by=[stock.location, template.volume_uom,
                 template.weight_uom]))
     used = defaultdict(lambda: [0.0, 0.0])
     factors = {}
@@ -708,11 +716,10 @@ def bin_candidates(warehouse, bins=None, product_id=None):
                 weight_uom, 'uom_kilogram')
     # Which bins hold the product (and lot) being put away: consolidation
     # only looks at those; without a product, every (product, lot)
-    moves = ledger(product_id)
-    cursor.execute(*moves.select(
-            moves.location, moves.product, moves.lot,
-            group_by=[moves.location, moves.product, moves.lot],
-            having=Sum(moves.quantity) > 0))
+    if product_id is not None:
+        held &= stock.product == product_id
+    cursor.execute(*stock.select(
+            stock.location, stock.product, stock.lot, where=held))
     contents = defaultdict(set)
     for location_id, product_id_, lot_id in cursor:
         contents[location_id].add((product_id_, lot_id))

@@ -178,6 +178,12 @@ class DemoTestCase(unittest.TestCase):
                         if p.quantity}
                 self.assertEqual(ours, plain, bin_.code)
 
+            # The derived stock per bin was rebuilt from the SQL moves
+            Availability = pool.get('stock.availability')
+            self.assertTrue(Availability.search(
+                    [('product', 'in', [p.id for p in products])]))
+            self.assertEqual(Availability.check_consistency(), [])
+
 
 def load_tests(loader, tests, pattern):
     tests.addTests(doctest.DocTestSuite(demo))

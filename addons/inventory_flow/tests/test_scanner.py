@@ -502,6 +502,22 @@ class ScannerRouteTestCase(SuiteDatabaseMixin, RouteTestCase):
             cron.run_once()
             transaction.rollback()
 
+    def test_cost_price_context_as_tryton(self):
+        "The cost price context of done moves is Tryton's, read in one query"
+        from trytond.modules.stock.move import Move as TrytonMove
+        pool = Pool(DB_NAME)
+        Move = pool.get('stock.move')
+        Company = pool.get('company.company')
+        with Transaction().start(DB_NAME, 0):
+            company, = Company.search([], limit=1)
+            moves = [Move(company=company)]
+            ours = Move._cost_price_context(moves)
+            tryton = TrytonMove._cost_price_context.__func__(Move, moves)
+            self.assertTrue(ours['locations'])
+            self.assertEqual(
+                dict(ours, locations=sorted(ours['locations'])),
+                dict(tryton, locations=sorted(tryton['locations'])))
+
     def test_short_variance_stored_rounded(self):
         "A short line of 5 out of 6 is recorded as -16.67 %"
         pool = Pool(DB_NAME)
