@@ -68,7 +68,7 @@ from . import routing
 
 __all__ = ['BatchingError', 'Order', 'Capacity', 'Batch', 'Plan',
     'fits', 'fcfs_batches', 'savings_batches', 'largest_gap_distance',
-    'plan_batches', 'cut_waves']
+    'plan_batches', 'cut_waves', 'cheapest_insertion']
 
 
 class BatchingError(ValueError):
@@ -417,3 +417,34 @@ def cut_waves(orders, max_orders=None, max_lines=None):
     if current:
         waves.append(current)
     return waves
+
+
+def cheapest_insertion(layout, path, spot):
+    """Return where to insert ``spot`` in the rest of a route.
+
+    ``path`` holds the spots still to walk, starting with the picker's
+    position; the walk ends at the depot.  Returns ``i`` such that visiting
+    ``spot`` between ``path[i]`` and ``path[i + 1]`` (the depot after the
+    last) adds the least distance: the cheapest insertion of Rosenkrantz,
+    Stearns & Lewis, "An analysis of several heuristics for the travelling
+    salesman problem", SIAM J. Comput. 6(3):563-581, 1977.
+
+    >>> layout = {"aisles": 3, "aisle_spacing": 5, "aisle_length": 10,
+    ...     "cross_aisles": [0, 10], "depot": [0, 0]}
+    >>> cheapest_insertion(layout, [(0, 2), (2, 2), (2, 8)], (2, 5))
+    1
+    """
+    if not path:
+        return 0
+    picks = [{'id': n, 'aisle': a, 'y': y}
+        for n, (a, y) in enumerate(list(path) + [spot])]
+    matrix = routing.distance_matrix(layout, picks)
+    new = len(path) + 1
+    best, where = None, 0
+    for i in range(len(path)):
+        u = i + 1
+        v = i + 2 if i + 1 < len(path) else 0
+        cost = matrix[u][new] + matrix[new][v] - matrix[u][v]
+        if best is None or cost < best - 1e-9:
+            best, where = cost, i
+    return where
