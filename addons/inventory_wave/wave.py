@@ -17,7 +17,8 @@ from trytond.model import (
     DeactivableMixin, Index, ModelSQL, ModelView, Workflow, fields)
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
-from trytond.transaction import Transaction
+from trytond.rpc import RPC
+from trytond.transaction import Transaction, without_check_access
 
 from . import batching, routing
 from .geometry import (
@@ -249,7 +250,8 @@ class WaveTemplate(DeactivableMixin, ModelSQL, ModelView):
     def build_waves(cls, templates):
         "Build the waves of the templates now (on demand)"
         Wave = Pool().get('stock.wave')
-        Wave.build(templates)
+        with without_check_access():
+            Wave.build(templates)
 
     @classmethod
     def build_due_waves(cls):
@@ -594,10 +596,29 @@ class WaveBatch(ModelSQL, ModelView):
     def __setup__(cls):
         super().__setup__()
         cls._order = [('wave', 'DESC'), ('sequence', 'ASC'), ('id', 'ASC')]
+        cls.__rpc__.update({
+                'confirm_stop': RPC(readonly=False, instantiate=0),
+                })
 
     @classmethod
     def default_state(cls):
         return 'open'
+
+    @classmethod
+    def confirm_stop(cls, batches, quantity):
+        """Confirm ``quantity`` taken at the next stop of each batch (a
+        paper pick list keyed in, or a test); return the results of
+        :func:`pick.confirm_stop` with the shipments as ids."""
+        from .pick import confirm_stop, current_stop
+        results = []
+        for batch in batches:
+            # The caller's rights on the batch were checked by the RPC;
+            # the moves, reservations and counts follow from the pick
+            with without_check_access():
+                result = confirm_stop(current_stop(batch), quantity)
+            result['completed'] = [s.id for s in result['completed']]
+            results.append(result)
+        return results
 
     @fields.depends('wave', '_parent_wave.state')
     def on_change_with_wave_state(self, name=None):
