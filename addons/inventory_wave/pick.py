@@ -371,6 +371,11 @@ class PickStep(Step):
             return self._open(value)
         batch = Batch(int(state['batch']))
         check_open(batch)
+        user = Transaction().user
+        if batch.picker and user and batch.picker.id != user:
+            raise ScanFailure('taken', gettext(
+                    'inventory_wave.msg_batch_taken', batch=batch.rec_name,
+                    picker=batch.picker.rec_name), HTTPStatus.CONFLICT)
         lines = current_stop(batch)
         if not lines:
             return self.start(), False

@@ -328,6 +328,11 @@ class WaveRouteTestCase(SuiteDatabaseMixin, RouteTestCase):
             Wave.release([wave])
             Transaction().commit()
 
+        response = self.client().get(f'/{DB_NAME}/scanner/step', headers={
+                'Authorization': 'Basic ' + base64.b64encode(
+                    b'operator:password-operator').decode()})
+        self.assertIn('pick',
+            [s['name'] for s in json.loads(response.data)['steps']])
         status, screen = self.post('pick', None)
         self.assertEqual(status, HTTPStatus.OK)
         self.assertIn(code, [a['value'] for a in screen['actions']])
