@@ -231,7 +231,7 @@ class WaveTemplate(DeactivableMixin, ModelSQL, ModelView):
         if self.carrier:
             domain.append(('carrier', '=', self.carrier.id))
         if self.channel:
-            domain.append(('outgoing_moves', 'where', [
+            domain.append(('moves', 'where', [
                         ('origin.sale.channel', '=', self.channel.id,
                             'sale.line'),
                         ]))

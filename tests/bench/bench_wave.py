@@ -120,11 +120,9 @@ def bench_batching(seed, count):
 
 
 def bench_database(args):
-    if args.uri and args.uri.startswith('postgresql'):
-        os.environ['TRYTOND_DATABASE_URI'] = args.uri.rstrip('/') + '/'
+    if os.environ['TRYTOND_DATABASE_URI'].startswith('postgresql'):
         backend = 'PostgreSQL'
     else:
-        os.environ.setdefault('TRYTOND_DATABASE_URI', 'sqlite://')
         backend = 'SQLite'
     os.environ['DB_NAME'] = 'bench_wave'
     import importlib
@@ -286,6 +284,11 @@ def setup_orders(args):
 def main():
     args = parse_args()
     sys.path.insert(0, ROOT)
+    # The backend is chosen when trytond is first imported
+    if args.uri and args.uri.startswith('postgresql'):
+        os.environ['TRYTOND_DATABASE_URI'] = args.uri.rstrip('/') + '/'
+    else:
+        os.environ['TRYTOND_DATABASE_URI'] = 'sqlite://'
     bench_routing(args.seed)
     bench_batching(args.seed, args.orders)
     if not args.skip_db:

@@ -229,6 +229,17 @@ class WaveRouteTestCase(SuiteDatabaseMixin, RouteTestCase):
                     ])
             before = {m.id: (m.from_location.id, m.state, m.quantity)
                 for s in shipments for m in s.inventory_moves}
+            # A template of another order type takes none of them
+            Channel = pool.get('inventory.channel')
+            warehouse = shipments[0].warehouse
+            channel, = Channel.create([{'code': 'SHOP', 'name': 'Shop',
+                        'company': 1, 'warehouse': warehouse.id}])
+            shop, = Template.create([{'name': 'Shop only',
+                        'warehouse': warehouse.id, 'channel': channel.id,
+                        'cart_totes': 2, 'automatic': False}])
+            Template.build_waves([shop])
+            self.assertEqual(Wave.search([('template', '=', shop.id)]), [])
+            Template.delete([shop])
             wave, = self.build()
             self.assertEqual(len(wave.shipments), 3)
             self.assertEqual(len(wave.batches), 2)
