@@ -184,8 +184,9 @@ class ScannerRouteTestCase(SuiteDatabaseMixin, RouteTestCase):
                 'Authorization': 'Basic ' + base64.b64encode(
                     b'operator:password-operator').decode()})
         self.assertEqual(response.status_code, HTTPStatus.OK)
+        # Other modules of the suite add their steps after these
         self.assertEqual(
-            [s['name'] for s in json.loads(response.data)['steps']],
+            [s['name'] for s in json.loads(response.data)['steps']][:2],
             ['receive', 'putaway'])
         response = client.get(f'/{DB_NAME}/scanner/step')
         self.assertEqual(response.status_code, HTTPStatus.UNAUTHORIZED)
