@@ -107,11 +107,23 @@ class Idempotency(ModelSQL, ModelView):
 
     @classmethod
     def purge(cls, older_than=dt.timedelta(days=2)):
-        "Delete the keys of finished requests older than ``older_than``"
+        """Delete the keys of finished requests older than ``older_than``
+        (the daily cron; keys are kept at least 24 hours)"""
+        older_than = max(older_than, dt.timedelta(hours=24))
         cls.delete(cls.search([
                     ('state', '=', 'done'),
                     ('claimed_at', '<', dt.datetime.now() - older_than),
                     ]))
+
+
+class Cron(metaclass=PoolMeta):
+    __name__ = 'ir.cron'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.method.selection.append(
+            ('inventory.api.idempotency|purge', "Purge API Idempotency Keys"))
 
 
 # -- errors ----------------------------------------------------------------
@@ -447,20 +459,38 @@ def _get_party(customer):
 
 
 def create_order(order, claim_id):
-    """Create, confirm and process the sale of ``order``, reserve its stock
-    and finish the idempotency claim; return (status, body)."""
+    """Take the order in: create the draft sale, reserve its stock, store
+    the response with the idempotency key and queue the rest of the work
+    (quote, confirm, process, moves) as an ``ir.queue`` task; return
+    (status, body).  Nothing is written when the order is refused."""
     pool = Pool()
     Sale = pool.get('sale.sale')
     Line = pool.get('sale.line')
     Channel = pool.get('inventory.channel')
     Product = pool.get('product.product')
     Idempotency = pool.get('inventory.api.idempotency')
-    Queue = pool.get('ir.queue')
     Date = pool.get('ir.date')
-    from .reservation import reserve_sale
-    transaction = Transaction()
+    from .reservation import (
+        insert_reservations, is_short, plan_lines, reserve_lines)
 
     channel = Channel(order['channel_id'])
+    warehouse = channel.warehouse
+    today = Date.today()
+    products = Product.browse([d['product_id'] for d in order['lines']])
+    lines = [(i, product, float(data['quantity']))
+        for i, (product, data) in enumerate(zip(products, order['lines']))]
+    all_or_nothing = channel.reservation_policy == 'all_or_nothing'
+
+    def insufficient():
+        return error(409, 'insufficient_stock',
+            extra={'short': [{'sku': p.code, 'quantity': q}
+                    for _, p, q in lines]})
+
+    # Read only: a short all-or-nothing order is refused before any write
+    labels = {}
+    plan = plan_lines(warehouse, channel, lines, today, labels)
+    if all_or_nothing and is_short(plan):
+        raise insufficient()
     existing = Sale.search([
             ('channel', '=', channel.id),
             ('channel_reference', '=', order['channel_reference']),
@@ -469,12 +499,11 @@ def create_order(order, claim_id):
         raise error(409, 'duplicate_order',
             reference=order['channel_reference'],
             extra={'order_id': existing[0].id})
-    today = Date.today()
     party, address = _get_party(order['customer'])
     sale = Sale(
         company=channel.company, party=party,
         currency=channel.company.currency,
-        warehouse=channel.warehouse, channel=channel,
+        warehouse=warehouse, channel=channel,
         channel_reference=order['channel_reference'],
         requested_carrier=order['carrier'],
         reference=order['channel_reference'],
@@ -485,39 +514,30 @@ def create_order(order, claim_id):
     sale.invoice_method = 'manual'
     sale.shipment_method = 'order'
     sale.shipping_date = order['requested_ship_date']
-    lines = []
-    for data in order['lines']:
-        product = Product(data['product_id'])
+    sale_lines = []
+    for (_, product, quantity), data in zip(lines, order['lines']):
         line = Line(sale=sale, type='line', product=product)
         line.on_change_product()
         line.unit = product.default_uom
-        line.quantity = float(data['quantity'])
+        line.quantity = quantity
         line.unit_price = data['unit_price']
-        lines.append(line)
-    sale.lines = lines
+        sale_lines.append(line)
     try:
         Sale.save([sale])
     except backend.DatabaseIntegrityError:
         raise error(409, 'duplicate_order',
             reference=order['channel_reference'])
-    Sale.quote([sale])
-    tasks = list(transaction.tasks)
-    Sale.confirm([sale])
-    # Processed right away below: drop the queued duplicate
-    queued = [t for t in transaction.tasks if t not in tasks]
-    if queued:
-        Queue.delete(Queue.browse(queued))
-        transaction.tasks[:] = tasks
-    Sale.process([sale])
-    sale = Sale(sale.id)
-    # The contended rows are touched last so their locks are held shortly
-    reserved, short = reserve_sale(sale, channel, today)
-    if channel.reservation_policy == 'all_or_nothing' and short:
-        raise error(409, 'insufficient_stock',
-            extra={'short': [{
-                        'sku': l.product.code,
-                        'quantity': q} for l, q in short.items()]})
-    body = order_json(Sale(sale.id))
+    # Saved on their own so that the instances get their ids
+    Line.save(sale_lines)
+    # Lock late: the contended availability rows are updated last, so their
+    # row locks are held until the commit only
+    plan = reserve_lines(warehouse, channel, lines, today, labels, plan=plan)
+    if plan is None:
+        raise insufficient()
+    insert_reservations(sale.id, {i: l.id for i, l in enumerate(sale_lines)},
+        lines, plan, {k: v[:2] for k, v in labels.items()})
+    Sale.__queue__.process_api_order([sale])
+    body = received_json(sale, sale_lines, lines, plan, labels)
     Idempotency.write([Idempotency(claim_id)], {
             'state': 'done',
             'response_status': 201,
@@ -525,6 +545,49 @@ def create_order(order, claim_id):
             'sale': sale.id,
             })
     return 201, body
+
+
+def _price(value):
+    return str(Decimal(value).quantize(Decimal('0.0001')))
+
+
+def received_json(sale, sale_lines, lines, plan, labels):
+    """The API representation of an order just taken in, from memory (the
+    same shape as :func:`order_json`, state ``received``)."""
+    result = []
+    for sale_line, (key, product, quantity) in zip(sale_lines, lines):
+        allocation = plan[key]
+        reserved = sum(q for _, q in allocation.lines)
+        reservations = []
+        for row_id, q in allocation.lines:
+            _, _, label, number, expiry = labels[row_id]
+            reservations.append({
+                    'bin': label, 'lot': number,
+                    'expiration_date': expiry.isoformat() if expiry else None,
+                    'quantity': q, 'state': 'reserved',
+                    })
+        result.append({
+                'id': sale_line.id,
+                'sku': product.code,
+                'quantity': quantity,
+                'unit_price': _price(sale_line.unit_price),
+                'reserved': round(reserved, 6),
+                'backorder': round(max(quantity - reserved, 0), 6),
+                'reservations': reservations,
+                })
+    return {
+        'id': sale.id,
+        'number': None,
+        'channel': sale.channel.code,
+        'channel_reference': sale.channel_reference,
+        'state': 'received',
+        'shipment_state': 'none',
+        'requested_ship_date': (
+            sale.shipping_date.isoformat() if sale.shipping_date else None),
+        'carrier': sale.requested_carrier,
+        'lines': result,
+        'shipments': [],
+        }
 
 
 def order_json(sale):
@@ -543,7 +606,7 @@ def order_json(sale):
                 'id': line.id,
                 'sku': line.product.code if line.product else None,
                 'quantity': line.quantity,
-                'unit_price': str(line.unit_price),
+                'unit_price': _price(line.unit_price),
                 'reserved': round(reserved, 6),
                 'backorder': round(max(line.quantity - reserved, 0), 6),
                 'reservations': [{
@@ -561,7 +624,8 @@ def order_json(sale):
         'number': sale.number,
         'channel': sale.channel.code if sale.channel else None,
         'channel_reference': sale.channel_reference,
-        'state': sale.state,
+        # A draft order of the API waits for its queued processing
+        'state': 'received' if sale.state == 'draft' else sale.state,
         'shipment_state': sale.shipment_state,
         'requested_ship_date': (
             sale.shipping_date.isoformat() if sale.shipping_date else None),
