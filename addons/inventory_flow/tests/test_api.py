@@ -4,11 +4,13 @@ the database unchanged (architecture rule 7)."""
 import datetime as dt
 import json
 import os
+import unittest
 import uuid
 from decimal import Decimal
 
 import yaml
 
+from trytond import backend
 from trytond.modules.company.tests import create_company, set_company
 from trytond.modules.inventory_flow.layout import RackBlock
 from trytond.modules.inventory_flow.location import generate_layout
@@ -451,6 +453,28 @@ class OrderAPITestCase(SuiteDatabaseMixin, RouteTestCase):
         before = table_counts()
         self.assertError(self.post(body, key=key), 409, 'request_in_flight')
         self.assertEqual(table_counts(), before)
+
+    @unittest.skipUnless(backend.name == 'postgresql',
+        "advisory locks are PostgreSQL's")
+    def test_in_flight_locked(self):
+        "A request whose key is locked by a running one gets 409 at once"
+        from trytond.modules.inventory_flow.api import _lock_key
+        body = order_body('T-5b')
+        key = str(uuid.uuid4())
+        before = table_counts()
+        # A running request of another server process holds the lock
+        database = backend.Database(self.db_name).connect()
+        connection = database.get_connection()
+        try:
+            _lock_key(type('T', (), {'connection': connection}), key)
+            self.assertError(
+                self.post(body, key=key), 409, 'request_in_flight')
+        finally:
+            connection.rollback()
+            database.put_connection(connection)
+        self.assertEqual(table_counts(), before)
+        # The lock ends with its transaction (also when its server dies)
+        self.assertEqual(self.post(body, key=key).status_code, 201)
 
     def test_all_or_nothing_refuses_short_order(self):
         "The all-or-nothing channel refuses a short order and keeps nothing"
