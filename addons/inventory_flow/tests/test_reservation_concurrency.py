@@ -223,6 +223,14 @@ class ReservationConcurrencyTestCase(SuiteDatabaseMixin, RouteTestCase):
             self.assertEqual({s.id for s in sales}, ids)
             self.assertEqual(
                 Idempotency.search([('state', '=', 'in_flight')]), [])
+            processed = len([s for s in sales if s.state == 'processing'])
+            for sale in sales:
+                if sale.state == 'processing':
+                    # processed by the worker: every reservation has its
+                    # assigned move
+                    for reservation in sale.reservations:
+                        self.assertEqual(reservation.move.state, 'assigned')
         print(f"\nconcurrency: {ATTEMPTS} attempts by {CLIENTS} clients in "
-            f"{elapsed:.0f} s, {len(ids)} orders, {workers.ran} processed, "
+            f"{elapsed:.0f} s, {len(ids)} orders, {processed} processed in "
+            f"{workers.ran} queue tasks, "
             f"reserved {dict(reserved)}", flush=True)
