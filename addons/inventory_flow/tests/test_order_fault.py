@@ -157,6 +157,10 @@ class OrderFaultTestCase(SuiteDatabaseMixin, RouteTestCase):
                     with lock:
                         acknowledged[key] = answer
 
+        with Transaction().start(self.db_name, 0, readonly=True) as t:
+            cursor = t.connection.cursor()
+            cursor.execute('SELECT COALESCE(MAX(id), 0) FROM ir_queue')
+            last_task, = cursor.fetchone()
         try:
             server.start(api_key)
             threads = [threading.Thread(target=client, args=(n,))
@@ -195,7 +199,8 @@ class OrderFaultTestCase(SuiteDatabaseMixin, RouteTestCase):
         from trytond.worker import run_task
         with Transaction().start(self.db_name, 0, readonly=True):
             Queue = Pool().get('ir.queue')
-            tasks = [t.id for t in Queue.search([('finished_at', '=', None)])]
+            tasks = [t.id for t in Queue.search([
+                        ('finished_at', '=', None), ('id', '>', last_task)])]
         for task in tasks:
             run_task(self.db_name, task)
 
