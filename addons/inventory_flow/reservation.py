@@ -29,7 +29,7 @@ from collections import defaultdict
 from sql import Literal, Null, Union
 from sql.aggregate import Max, Min, Sum
 
-from trytond import backend
+from trytond import backend, config
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, Index, ModelSQL, ModelView, Unique, fields)
@@ -588,14 +588,20 @@ class Sale(metaclass=PoolMeta):
         them, only the sales already locked are kept, so the batch cannot
         grow from one attempt to the next."""
         transaction = Transaction()
-        if backend.name != 'postgresql' or not transaction.context.get(
-                'api_batch', True):
+        # Without a queue worker each request runs its own task right after
+        # its commit: batching would only make them fight for the same sales
+        if (backend.name != 'postgresql'
+                or not config.getboolean('queue', 'worker', default=False)
+                or not transaction.context.get('api_batch', True)):
             return list(sales)
         table = cls.__table__()
         cursor = transaction.connection.cursor()
+        # Skip the sales another worker is processing
         cursor.execute(*table.select(table.id,
                 where=(table.state == 'draft') & (table.channel != Null),
-                order_by=[table.id.asc], limit=API_BATCH))
+                order_by=[table.id.asc], limit=API_BATCH,
+                for_=transaction.database.get_select_for_skip_locked()(
+                    'UPDATE')))
         ids = {s.id for s in sales} | {r[0] for r in cursor}
         locked = getattr(transaction, '_locked_records', {}).get(cls._table)
         if locked:

@@ -199,8 +199,11 @@ class OrderFaultTestCase(SuiteDatabaseMixin, RouteTestCase):
         from trytond.worker import run_task
         with Transaction().start(self.db_name, 0, readonly=True):
             Queue = Pool().get('ir.queue')
-            tasks = [t.id for t in Queue.search([
-                        ('finished_at', '=', None), ('id', '>', last_task)])]
+            left = Queue.search([
+                    ('finished_at', '=', None), ('id', '>', last_task)])
+            tasks = [t.id for t in left]
+            kinds = sorted({f"{t.data['model']}|{t.data['method']}"
+                    for t in left})
         for task in tasks:
             run_task(self.db_name, task)
 
@@ -233,5 +236,6 @@ class OrderFaultTestCase(SuiteDatabaseMixin, RouteTestCase):
                 len(sent))
             self.assertEqual(Availability.check_consistency(), [])
         print(f"\nfault: {len(sent)} sent, {len(acknowledged)} acknowledged "
-            f"before the kill, {len(tasks)} tasks left by the dead server",
+            f"before the kill, {len(tasks)} tasks left by the dead server "
+            f"{kinds}",
             flush=True)
