@@ -15,10 +15,13 @@ Integration group.  Every error is JSON ``{"error": code, "message": text}``
 with a 4xx status, and a refused request changes nothing in the database:
 the body is validated and every name is resolved before the first write.
 
-A POST runs in two transactions: the first authenticates, validates and
-*claims* the idempotency key (committed, so a concurrent replay sees it in
-flight); the second creates the order, reserves its stock and stores the
-response with the key, all or nothing.  See ``docs/reservation.md``.
+A POST runs in two transactions: a read-only one authenticates, validates
+and resolves the request (and answers a replay); the second takes an
+advisory lock on the idempotency key (a concurrent request with the same key
+gets 409), creates the draft order, reserves its stock, stores the response
+with the key — all or nothing — and queues the processing of the sale
+(quote, confirm, shipment, assigned moves) as an ``ir.queue`` task.  See
+``docs/reservation.md``.
 """
 import datetime as dt
 import hashlib
@@ -107,11 +110,23 @@ class Idempotency(ModelSQL, ModelView):
 
     @classmethod
     def purge(cls, older_than=dt.timedelta(days=2)):
-        "Delete the keys of finished requests older than ``older_than``"
+        """Delete the keys of finished requests older than ``older_than``
+        (the daily cron; keys are kept at least 24 hours)"""
+        older_than = max(older_than, dt.timedelta(hours=24))
         cls.delete(cls.search([
                     ('state', '=', 'done'),
                     ('claimed_at', '<', dt.datetime.now() - older_than),
                     ]))
+
+
+class Cron(metaclass=PoolMeta):
+    __name__ = 'ir.cron'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.method.selection.append(
+            ('inventory.api.idempotency|purge', "Purge API Idempotency Keys"))
 
 
 # -- errors ----------------------------------------------------------------
@@ -446,21 +461,39 @@ def _get_party(customer):
     return party, party.addresses[0]
 
 
-def create_order(order, claim_id):
-    """Create, confirm and process the sale of ``order``, reserve its stock
-    and finish the idempotency claim; return (status, body)."""
+def create_order(order, user_id, key, digest):
+    """Take the order in: create the draft sale, reserve its stock, store
+    the response with the idempotency key and queue the rest of the work
+    (quote, confirm, process, moves) as an ``ir.queue`` task; return
+    (status, body).  Nothing is written when the order is refused."""
     pool = Pool()
     Sale = pool.get('sale.sale')
     Line = pool.get('sale.line')
     Channel = pool.get('inventory.channel')
     Product = pool.get('product.product')
     Idempotency = pool.get('inventory.api.idempotency')
-    Queue = pool.get('ir.queue')
     Date = pool.get('ir.date')
-    from .reservation import reserve_sale
-    transaction = Transaction()
+    from .reservation import (
+        insert_reservations, is_short, plan_lines, reserve_lines)
 
     channel = Channel(order['channel_id'])
+    warehouse = channel.warehouse
+    today = Date.today()
+    products = Product.browse([d['product_id'] for d in order['lines']])
+    lines = [(i, product, float(data['quantity']))
+        for i, (product, data) in enumerate(zip(products, order['lines']))]
+    all_or_nothing = channel.reservation_policy == 'all_or_nothing'
+
+    def insufficient():
+        return error(409, 'insufficient_stock',
+            extra={'short': [{'sku': p.code, 'quantity': q}
+                    for _, p, q in lines]})
+
+    # Read only: a short all-or-nothing order is refused before any write
+    labels = {}
+    plan = plan_lines(warehouse, channel, lines, today, labels)
+    if all_or_nothing and is_short(plan):
+        raise insufficient()
     existing = Sale.search([
             ('channel', '=', channel.id),
             ('channel_reference', '=', order['channel_reference']),
@@ -469,12 +502,11 @@ def create_order(order, claim_id):
         raise error(409, 'duplicate_order',
             reference=order['channel_reference'],
             extra={'order_id': existing[0].id})
-    today = Date.today()
     party, address = _get_party(order['customer'])
     sale = Sale(
         company=channel.company, party=party,
         currency=channel.company.currency,
-        warehouse=channel.warehouse, channel=channel,
+        warehouse=warehouse, channel=channel,
         channel_reference=order['channel_reference'],
         requested_carrier=order['carrier'],
         reference=order['channel_reference'],
@@ -485,46 +517,81 @@ def create_order(order, claim_id):
     sale.invoice_method = 'manual'
     sale.shipment_method = 'order'
     sale.shipping_date = order['requested_ship_date']
-    lines = []
-    for data in order['lines']:
-        product = Product(data['product_id'])
+    sale_lines = []
+    for (_, product, quantity), data in zip(lines, order['lines']):
         line = Line(sale=sale, type='line', product=product)
         line.on_change_product()
         line.unit = product.default_uom
-        line.quantity = float(data['quantity'])
+        line.quantity = quantity
         line.unit_price = data['unit_price']
-        lines.append(line)
-    sale.lines = lines
+        sale_lines.append(line)
     try:
         Sale.save([sale])
     except backend.DatabaseIntegrityError:
         raise error(409, 'duplicate_order',
             reference=order['channel_reference'])
-    Sale.quote([sale])
-    tasks = list(transaction.tasks)
-    Sale.confirm([sale])
-    # Processed right away below: drop the queued duplicate
-    queued = [t for t in transaction.tasks if t not in tasks]
-    if queued:
-        Queue.delete(Queue.browse(queued))
-        transaction.tasks[:] = tasks
-    Sale.process([sale])
-    sale = Sale(sale.id)
-    # The contended rows are touched last so their locks are held shortly
-    reserved, short = reserve_sale(sale, channel, today)
-    if channel.reservation_policy == 'all_or_nothing' and short:
-        raise error(409, 'insufficient_stock',
-            extra={'short': [{
-                        'sku': l.product.code,
-                        'quantity': q} for l, q in short.items()]})
-    body = order_json(Sale(sale.id))
-    Idempotency.write([Idempotency(claim_id)], {
-            'state': 'done',
-            'response_status': 201,
-            'response_body': json.dumps(body, default=str),
-            'sale': sale.id,
-            })
+    # Saved on their own so that the instances get their ids
+    Line.save(sale_lines)
+    # Lock late: the contended availability rows are updated last, so their
+    # row locks are held until the commit only
+    plan = reserve_lines(warehouse, channel, lines, today, labels, plan=plan)
+    if plan is None:
+        raise insufficient()
+    insert_reservations(sale.id, {i: l.id for i, l in enumerate(sale_lines)},
+        lines, plan, {k: v[:2] for k, v in labels.items()})
+    Sale.__queue__.process_api_order([sale])
+    body = received_json(sale, sale_lines, lines, plan, labels)
+    Idempotency.create([{
+                'key': key, 'user': user_id, 'request_hash': digest,
+                'state': 'done', 'claimed_at': dt.datetime.now(),
+                'response_status': 201,
+                'response_body': json.dumps(body, default=str),
+                'sale': sale.id,
+                }])
     return 201, body
+
+
+def _price(value):
+    return str(Decimal(value).quantize(Decimal('0.0001')))
+
+
+def received_json(sale, sale_lines, lines, plan, labels):
+    """The API representation of an order just taken in, from memory (the
+    same shape as :func:`order_json`, state ``received``)."""
+    result = []
+    for sale_line, (key, product, quantity) in zip(sale_lines, lines):
+        allocation = plan[key]
+        reserved = sum(q for _, q in allocation.lines)
+        reservations = []
+        for row_id, q in allocation.lines:
+            _, _, label, number, expiry = labels[row_id]
+            reservations.append({
+                    'bin': label, 'lot': number,
+                    'expiration_date': expiry.isoformat() if expiry else None,
+                    'quantity': q, 'state': 'reserved',
+                    })
+        result.append({
+                'id': sale_line.id,
+                'sku': product.code,
+                'quantity': quantity,
+                'unit_price': _price(sale_line.unit_price),
+                'reserved': round(reserved, 6),
+                'backorder': round(max(quantity - reserved, 0), 6),
+                'reservations': reservations,
+                })
+    return {
+        'id': sale.id,
+        'number': None,
+        'channel': sale.channel.code,
+        'channel_reference': sale.channel_reference,
+        'state': 'received',
+        'shipment_state': 'none',
+        'requested_ship_date': (
+            sale.shipping_date.isoformat() if sale.shipping_date else None),
+        'carrier': sale.requested_carrier,
+        'lines': result,
+        'shipments': [],
+        }
 
 
 def order_json(sale):
@@ -543,7 +610,7 @@ def order_json(sale):
                 'id': line.id,
                 'sku': line.product.code if line.product else None,
                 'quantity': line.quantity,
-                'unit_price': str(line.unit_price),
+                'unit_price': _price(line.unit_price),
                 'reserved': round(reserved, 6),
                 'backorder': round(max(line.quantity - reserved, 0), 6),
                 'reservations': [{
@@ -561,7 +628,8 @@ def order_json(sale):
         'number': sale.number,
         'channel': sale.channel.code if sale.channel else None,
         'channel_reference': sale.channel_reference,
-        'state': sale.state,
+        # A draft order of the API waits for its queued processing
+        'state': 'received' if sale.state == 'draft' else sale.state,
         'shipment_state': sale.shipment_state,
         'requested_ship_date': (
             sale.shipping_date.isoformat() if sale.shipping_date else None),
@@ -576,14 +644,27 @@ def order_json(sale):
         }
 
 
-@with_transaction(readonly=False)
+@with_transaction(readonly=True)
 @user_application('inventory', json=False)
 def _claim(request, pool):
-    """Authenticate, validate, resolve and claim the idempotency key in one
-    short committed transaction; return (claim id, order, user, company) or
-    a Response to send as is (a replay)."""
+    """Authenticate, validate and resolve in a short read-only transaction;
+    return (order, user, key, digest) or a Response to send as is (a
+    replay)."""
     with Transaction().set_context(language=_language(request)):
         return _claim_in_language(request, pool)
+
+
+def _replay(claim, digest, key):
+    "The answer to a request whose key is known, or None to take it over"
+    if claim.request_hash != digest:
+        raise error(422, 'idempotency_key_reused', key=key)
+    if claim.state == 'done':
+        return Response(claim.response_body,
+            status=claim.response_status,
+            content_type='application/json',
+            headers={'Idempotent-Replayed': 'true'})
+    if dt.datetime.now() - claim.claimed_at < IN_FLIGHT_TIMEOUT:
+        raise error(409, 'request_in_flight', key=key)
 
 
 def _claim_in_language(request, pool):
@@ -610,38 +691,39 @@ def _claim_in_language(request, pool):
     with without_check_access():
         existing = Idempotency.search([('key', '=', key)], limit=1)
         if existing:
-            claim, = existing
-            if claim.request_hash != digest:
-                raise error(422, 'idempotency_key_reused', key=key)
-            if claim.state == 'done':
-                return Response(claim.response_body,
-                    status=claim.response_status,
-                    content_type='application/json',
-                    headers={'Idempotent-Replayed': 'true'})
-            if dt.datetime.now() - claim.claimed_at < IN_FLIGHT_TIMEOUT:
-                raise error(409, 'request_in_flight', key=key)
+            replay = _replay(existing[0], digest, key)
+            if replay is not None:
+                return replay
         order = validate_order(data, Date.today())
         order = resolve_order(order)
-        if existing:
-            # A lost claim (crashed worker): take it over
-            Idempotency.write(existing, {
-                    'claimed_at': dt.datetime.now(), 'user': user_id})
-            return claim.id, order, user_id
-        try:
-            claim, = Idempotency.create([{
-                        'key': key, 'user': user_id,
-                        'request_hash': digest, 'state': 'in_flight',
-                        'claimed_at': dt.datetime.now(),
-                        }])
-        except backend.DatabaseIntegrityError:
-            raise error(409, 'request_in_flight', key=key)
-    return claim.id, order, user_id
+    return order, user_id, key, digest
 
 
-def _intake(pool, order, claim_id, user_id):
-    "Create the order in its own READ COMMITTED transaction, with retries"
+def _lock_key(transaction, key):
+    """Take a transaction-level advisory lock on the idempotency key
+    (PostgreSQL): a concurrent request with the same key is answered 409 at
+    once, and the lock vanishes with the transaction — also when the server
+    is killed — so no claim ever outlives a crash.  SQLite serialises the
+    writers and the unique key does the rest."""
+    if backend.name != 'postgresql':
+        return
+    number = int.from_bytes(
+        hashlib.sha256(key.encode('utf-8')).digest()[:8], 'big',
+        signed=True)
+    cursor = transaction.connection.cursor()
+    cursor.execute('SELECT pg_try_advisory_xact_lock(%s)', (number,))
+    if not cursor.fetchone()[0]:
+        raise error(409, 'request_in_flight', key=key)
+
+
+def _intake(pool, order, user_id, key, digest):
+    """Create the order in one READ COMMITTED transaction (retried on
+    serialization errors) that also stores the response with its key:
+    an acknowledged order always has its key, a key never exists without
+    its order.  Return (status, body, replayed Response or None)."""
     from trytond.worker import run_task
     Channel = pool.get('inventory.channel')
+    Idempotency = pool.get('inventory.api.idempotency')
     retry = config.getint('database', 'retry')
     for count in range(retry + 1):
         if count:
@@ -651,11 +733,28 @@ def _intake(pool, order, claim_id, user_id):
             _read_committed(transaction)
             try:
                 with without_check_access():
+                    _lock_key(transaction, key)
+                    # Another request with the key may have committed since
+                    # the read-only check
+                    existing = Idempotency.search(
+                        [('key', '=', key)], limit=1)
+                    if existing:
+                        replay = _replay(existing[0], digest, key)
+                        if replay is not None:
+                            transaction.rollback()
+                            return None, None, replay
+                        Idempotency.delete(existing)
                     company = Channel(order['channel_id']).company.id
                     with transaction.set_context(
                             company=company, companies=[company]):
-                        status, body = create_order(order, claim_id)
+                        status, body = create_order(
+                            order, user_id, key, digest)
                 transaction.commit()
+            except backend.DatabaseIntegrityError:
+                # The key inserted by a concurrent request (SQLite)
+                transaction.rollback()
+                transaction.tasks.clear()
+                raise error(409, 'request_in_flight', key=key)
             except backend.DatabaseOperationalError:
                 transaction.rollback()
                 transaction.tasks.clear()
@@ -664,26 +763,21 @@ def _intake(pool, order, claim_id, user_id):
                 raise
             except UserError as e:
                 transaction.rollback()
+                transaction.tasks.clear()
                 raise ApiError(422, 'rejected', e.message)
             except UserWarning as e:
                 transaction.rollback()
+                transaction.tasks.clear()
                 raise ApiError(422, 'rejected', e.message)
             except BaseException:
                 transaction.rollback()
+                transaction.tasks.clear()
                 raise
+        # Without a queue worker, the tasks run here after the commit, as
+        # trytond's dispatcher does; with one, the answer does not wait
         while transaction.tasks:
             run_task(pool, transaction.tasks.pop())
-        return status, body
-
-
-@with_transaction(readonly=False)
-def _release(request, pool, claim_id):
-    "Forget the claim of a refused request: nothing of it is kept"
-    Idempotency = pool.get('inventory.api.idempotency')
-    with without_check_access():
-        claims = Idempotency.search([
-                ('id', '=', claim_id), ('state', '=', 'in_flight')])
-        Idempotency.delete(claims)
+        return status, body, None
 
 
 @app.route(PREFIX + '/orders', methods=ALL_METHODS)
@@ -694,12 +788,10 @@ def orders(request, pool):
     claimed = _claim(request, pool)
     if isinstance(claimed, Response):
         return claimed
-    claim_id, order, user_id = claimed
-    try:
-        status, body = _intake(pool, order, claim_id, user_id)
-    except BaseException:
-        _release(request, pool, claim_id)
-        raise
+    order, user_id, key, digest = claimed
+    status, body, replay = _intake(pool, order, user_id, key, digest)
+    if replay is not None:
+        return replay
     return json_response(body, status=status, headers={
             'Location': request.base_url.rstrip('/') + f"/{body['id']}"})
 

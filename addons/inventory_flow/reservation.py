@@ -22,19 +22,27 @@ fails the serialization check and is retried by trytond.  See
 ``docs/reservation.md``.
 """
 import datetime as dt
+import json
+import logging
 from collections import defaultdict
 
 from sql import Literal, Null, Union
-from sql.aggregate import Min, Sum
+from sql.aggregate import Max, Min, Sum
 
+from trytond import backend, config
+from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, Index, ModelSQL, ModelView, Unique, fields)
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.rpc import RPC
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, TransactionError
 
 from .allocation import Candidate, allocate
+
+logger = logging.getLogger(__name__)
+#: The most API orders a queue task processes together
+API_BATCH = 20
 
 POLICIES = [
     ('backorder', "Reserve Available, Back-Order the Rest"),
@@ -150,10 +158,12 @@ class Availability(ModelSQL, ModelView):
     @classmethod
     def _ledger_query(cls, product_ids=None):
         """Return a query of (product, location, lot, on_hand, reserved,
-        received) computed from the stock moves of storage locations."""
+        received) computed from the stock moves of storage locations and
+        the reservation rows that have no move yet."""
         pool = Pool()
         Move = pool.get('stock.move')
         Location = pool.get('stock.location')
+        Reservation = pool.get('stock.reservation')
         move = Move.__table__()
         location = Location.__table__()
 
@@ -185,7 +195,23 @@ class Availability(ModelSQL, ModelView):
             move.internal_quantity.as_('reserved'),
             Literal(None).as_('received'),
             where=where & (move.state == 'assigned'))
-        union = Union(entering, leaving, assigned, all_=True)
+        # Reservation rows the intake committed whose move the queued
+        # processing of the order has not created yet count as reserved
+        reservation = Reservation.__table__()
+        pending_where = ((reservation.state == 'reserved')
+            & (reservation.move == Null))
+        if product_ids is not None:
+            pending_where &= reservation.product.in_(
+                list(product_ids) or [-1])
+        pending = reservation.select(
+            reservation.product.as_('product'),
+            reservation.location.as_('location'),
+            reservation.lot.as_('lot'),
+            Literal(0.0).as_('on_hand'),
+            reservation.quantity.as_('reserved'),
+            Literal(None).as_('received'),
+            where=pending_where)
+        union = Union(entering, leaving, assigned, pending, all_=True)
         return union.join(
             location, condition=union.location == location.id
             ).select(
@@ -315,12 +341,15 @@ class Availability(ModelSQL, ModelView):
         return cursor.rowcount == 1
 
     @classmethod
-    def candidates(cls, warehouse, product_ids):
+    def candidates(cls, warehouse, product_ids, labels=None):
         """Return {product: [Candidate]} of the warehouse's storage tree
-        in one query (bins with their zone, blocked flag and lot expiry)."""
+        in one query (bins with their zone, blocked flag and lot expiry).
+
+        ``labels``, a dict, receives {row id: (location, lot, bin label,
+        lot number, lot expiry)} for the API's answer."""
         result = defaultdict(list)
         for product, _, _, candidate in cls._warehouse_rows(
-                warehouse, product_ids, positive=True):
+                warehouse, product_ids, positive=True, labels=labels):
             result[product].append(candidate)
         return result
 
@@ -331,7 +360,8 @@ class Availability(ModelSQL, ModelView):
                 warehouse, product_ids)]
 
     @classmethod
-    def _warehouse_rows(cls, warehouse, product_ids, positive=False):
+    def _warehouse_rows(cls, warehouse, product_ids, positive=False,
+            labels=None):
         pool = Pool()
         Location = pool.get('stock.location')
         Lot = pool.get('stock.lot')
@@ -352,15 +382,19 @@ class Availability(ModelSQL, ModelView):
                 table.id, table.product, table.location, table.lot,
                 table.on_hand, table.reserved, lot.expiration_date,
                 table.received, location.zone, location.blocked,
+                location.code, location.name, lot.number,
                 where=where)
         cursor.execute(*query)
         result = []
         for (id_, product, location_id, lot_id, on_hand, reserved, expiry,
-                received, zone, blocked) in cursor:
+                received, zone, blocked, code, name, number) in cursor:
             if isinstance(expiry, str):
                 expiry = dt.date.fromisoformat(expiry)
             if isinstance(received, str):
                 received = dt.date.fromisoformat(received)
+            if labels is not None:
+                labels[id_] = (location_id, lot_id, code or name, number,
+                    expiry)
             result.append((product, on_hand or 0.0, reserved or 0.0, Candidate(
                     key=id_, location=location_id, lot=lot_id,
                     available=_round((on_hand or 0) - (reserved or 0)),
@@ -540,6 +574,137 @@ class Sale(metaclass=PoolMeta):
                 'inventory_flow.msg_sale_channel_reference_unique'),
             ]
 
+    @classmethod
+    def cancel(cls, sales):
+        super().cancel(sales)
+        release_pending(sales)
+
+    @classmethod
+    def _api_batch(cls, sales):
+        """The sales to process with ``sales``: other API orders waiting for
+        their processing join them (PostgreSQL), up to API_BATCH, so that a
+        worker busy with a burst processes them together — Tryton's document
+        work costs far less per order in a batch.  On the restart that locks
+        them, only the sales already locked are kept, so the batch cannot
+        grow from one attempt to the next."""
+        transaction = Transaction()
+        # Without a queue worker each request runs its own task right after
+        # its commit: batching would only make them fight for the same sales
+        if (backend.name != 'postgresql'
+                or not config.getboolean('queue', 'worker', default=False)
+                or not transaction.context.get('api_batch', True)):
+            return list(sales)
+        table = cls.__table__()
+        cursor = transaction.connection.cursor()
+        # Skip the sales another worker is processing
+        cursor.execute(*table.select(table.id,
+                where=(table.state == 'draft') & (table.channel != Null),
+                order_by=[table.id.asc], limit=API_BATCH,
+                for_=transaction.database.get_select_for_skip_locked()(
+                    'UPDATE')))
+        ids = {s.id for s in sales} | {r[0] for r in cursor}
+        locked = getattr(transaction, '_locked_records', {}).get(cls._table)
+        if locked:
+            ids = {i for i in ids if i in locked} | {s.id for s in sales}
+        return cls.browse(sorted(ids))
+
+    @classmethod
+    def process_api_order(cls, sales):
+        """Finish API orders after their intake (an ``ir.queue`` task):
+        quote, confirm and process the draft sale, carry its reservation
+        rows onto the shipment's moves and notify the channel's owner of
+        the short lines.  Safe to run twice: a sale already processed (e.g.
+        in the batch of another task) is left alone."""
+        transaction = Transaction()
+        own = [s for s in sales if s.channel and s.state == 'draft']
+        if not own:
+            return
+        batch = cls._api_batch(own)
+        # Lock first: the restart of the transaction that takes the locks
+        # (trytond's lock_records) then happens before any work
+        cls.lock(batch)
+        if len(batch) > len(own):
+            cursor = transaction.connection.cursor()
+            cursor.execute('SAVEPOINT api_batch')
+            tasks = list(transaction.tasks)
+            try:
+                cls._process_api_orders(batch)
+            except (backend.DatabaseOperationalError, TransactionError):
+                raise
+            except Exception:
+                # One order of the batch fails: keep to the task's own
+                logger.warning("API batch of %s failed, processing %s alone",
+                    [s.id for s in batch], [s.id for s in own],
+                    exc_info=True)
+                cursor.execute('ROLLBACK TO SAVEPOINT api_batch')
+                transaction.tasks[:] = tasks
+                transaction.cache.clear()
+                transaction.counter += 1
+                cls._process_api_orders(cls.browse([s.id for s in own]))
+        else:
+            cls._process_api_orders(batch)
+
+    @classmethod
+    def _process_api_orders(cls, sales):
+        pool = Pool()
+        Queue = pool.get('ir.queue')
+        transaction = Transaction()
+        drafts = [s for s in cls.browse(sales) if s.state == 'draft']
+        if not drafts:
+            return
+        cls.quote(drafts)
+        queue = Queue.__table__()
+        cursor = transaction.connection.cursor()
+        cursor.execute(*queue.select(Max(queue.id)))
+        last = cursor.fetchone()[0] or 0
+        cls.confirm(drafts)
+        # Processed right away below: drop the 'process' tasks confirm
+        # queued (the rows after ``last`` visible here are this
+        # transaction's own)
+        queued = [q for q in Queue.search([('id', '>', last)])
+            if q.data.get('model') == cls.__name__
+            and q.data.get('method') == 'process']
+        if queued:
+            ids = {q.id for q in queued}
+            Queue.delete(queued)
+            transaction.tasks[:] = [
+                t for t in transaction.tasks if t not in ids]
+        to_process = [s for s in cls.browse(drafts) if s.state == 'confirmed']
+        if not to_process:
+            return
+        cls.process(to_process)
+        # Only the sales processed now: a finished order is never touched
+        # twice (a failed run is rolled back as a whole)
+        for sale in cls.browse(to_process):
+            if sale.state not in {'processing', 'done'}:
+                continue
+            short = attach_reservations(sale)
+            if short:
+                sale.notify_short(short)
+
+    def notify_short(self, short):
+        "Tell the channel's owner which lines of the order are short"
+        pool = Pool()
+        Notification = pool.get('res.notification')
+        owner = self.channel.owner if self.channel else None
+        if not owner or not short:
+            return
+        lines = ', '.join(
+            f'{l.product.code or l.product.rec_name} {q:g}'
+            for l, q in short.items())
+        Notification.create([{
+                    'user': owner.id,
+                    'label': gettext('inventory_flow.msg_order_short_label',
+                        order=self.number or self.channel_reference),
+                    'description': gettext(
+                        'inventory_flow.msg_order_short_description',
+                        channel=self.channel.code,
+                        reference=self.channel_reference, lines=lines),
+                    'icon': 'tryton-warning',
+                    'model': 'sale.sale',
+                    'records': json.dumps([self.id]),
+                    }])
+
 
 def _split_move(move, quantity):
     "Return a new draft move like move for another part of its quantity"
@@ -552,57 +717,60 @@ def _split_move(move, quantity):
         unit_price=move.unit_price, currency=move.currency)
 
 
-def reserve_sale(sale, channel, today):
-    """Allocate and reserve every line of the sale on the warehouse of its
-    shipment, write the bins and lots on the shipment's inventory moves and
-    assign them.
 
-    Return ({line: reserved quantity}, {line: shortfall}).  With the
-    all-or-nothing policy nothing is kept when one line is short: the caller
-    must then roll the transaction back.
-    """
-    pool = Pool()
-    Availability = pool.get('stock.availability')
-    Reservation = pool.get('stock.reservation')
-    Move = pool.get('stock.move')
-    Shipment = pool.get('stock.shipment.out')
+def _strategy(product):
+    return ('fefo' if getattr(product, 'expiration_state', 'none')
+        not in {None, 'none'} else 'fifo')
 
-    lines = [l for l in sale.lines if l.type == 'line' and l.product]
-    warehouse = sale.warehouse
+
+def plan_lines(warehouse, channel, lines, today, labels=None):
+    """Allocate ``lines``, a list of (key, product, quantity in the default
+    unit), on the current availability of the warehouse; read only.
+
+    Return {key: Allocation}.  Lines of the same product share the stock."""
+    Availability = Pool().get('stock.availability')
     partial = channel.reservation_policy != 'all_or_nothing'
     min_life = dt.timedelta(days=channel.minimum_shelf_life or 0)
-    reserved, short = {}, {}
-    inventory_moves = {}
-    for shipment in sale.shipments:
-        for move in shipment.inventory_moves:
-            if move.state == 'draft' and move.origin and getattr(
-                    move.origin, 'origin', None) in lines:
-                inventory_moves[move.origin.origin] = move
+    candidates = Availability.candidates(
+        warehouse, {p.id for _, p, _ in lines}, labels=labels)
+    plan = {}
+    for key, product, quantity in lines:
+        allocation = allocate(
+            _round(quantity), candidates.get(product.id, []),
+            _strategy(product), today=today, min_shelf_life=min_life,
+            partial=partial)
+        plan[key] = allocation
+        taken = dict(allocation.lines)
+        candidates[product.id] = [
+            c if c.key not in taken else Candidate(
+                c.key, c.location, c.lot,
+                _round(c.available - taken[c.key]), c.expiry,
+                c.received, c.zone, c.blocked)
+            for c in candidates.get(product.id, [])]
+    return plan
 
-    product_ids = {l.product.id for l in lines}
+
+def is_short(plan):
+    return any(a.shortfall for a in plan.values())
+
+
+def reserve_lines(warehouse, channel, lines, today, labels=None, plan=None):
+    """Reserve ``lines`` (see :func:`plan_lines`) with one conditional
+    UPDATE per allocated availability row, in row-id order (concurrent
+    orders never deadlock).
+
+    An UPDATE matching nothing means a concurrent order took the stock
+    between the read and the write: what this order already took is given
+    back and the lines are allocated again on fresh figures (3 attempts,
+    then nothing is reserved).  Return {key: Allocation}; with the
+    all-or-nothing policy, None when one line is short (nothing kept)."""
+    Availability = Pool().get('stock.availability')
+    partial = channel.reservation_policy != 'all_or_nothing'
     for attempt in range(3):
-        candidates = Availability.candidates(warehouse, product_ids)
-        plan = {}
-        for line in lines:
-            product = line.product
-            strategy = ('fefo' if getattr(product, 'expiration_state', 'none')
-                not in {None, 'none'} else 'fifo')
-            allocation = allocate(
-                _round(line.quantity), candidates.get(product.id, []),
-                strategy, today=today, min_shelf_life=min_life,
-                partial=partial)
-            plan[line] = allocation
-            # Lines of the same product share the candidates
-            taken = dict(allocation.lines)
-            candidates[product.id] = [
-                c if c.key not in taken else Candidate(
-                    c.key, c.location, c.lot,
-                    _round(c.available - taken[c.key]), c.expiry,
-                    c.received, c.zone, c.blocked)
-                for c in candidates.get(product.id, [])]
-        if not partial and any(a.shortfall for a in plan.values()):
-            return {}, {l: _round(l.quantity) for l in lines}
-        # Lock rows in id order: concurrent orders never deadlock
+        if plan is None or attempt:
+            plan = plan_lines(warehouse, channel, lines, today, labels)
+        if not partial and is_short(plan):
+            return None
         per_row = defaultdict(float)
         for allocation in plan.values():
             for key, quantity in allocation.lines:
@@ -613,55 +781,119 @@ def reserve_sale(sale, channel, today):
                 break
             done.append(row_id)
         else:
-            break
-        # Someone took the stock between our read and our update: undo and
-        # allocate again on fresh figures
+            return plan
         for row_id in done:
             Availability.reserve_row(row_id, -per_row[row_id])
-    else:
-        plan = {l: type(a)([], _round(l.quantity)) for l, a in plan.items()}
-        if not partial:
-            return {}, {l: _round(l.quantity) for l in lines}
+    if not partial:
+        return None
+    return {k: type(a)([], _round(q))
+        for (k, _, q), a in zip(lines, plan.values())}
 
-    keys = Availability.rows(
-        {k for a in plan.values() for k, _ in a.lines})
-    to_save, to_assign, reservations = [], [], []
-    for line, allocation in plan.items():
-        reserved[line] = _round(sum(q for _, q in allocation.lines))
-        if allocation.shortfall:
-            short[line] = _round(allocation.shortfall)
+
+def insert_reservations(sale_id, line_ids, lines, plan, candidates_rows):
+    """Insert the reservation rows of a new order in one statement.
+
+    ``line_ids`` maps the line keys to the sale line ids,
+    ``candidates_rows`` the availability row ids to (location, lot)."""
+    Reservation = Pool().get('stock.reservation')
+    transaction = Transaction()
+    cursor = transaction.connection.cursor()
+    table = Reservation.__table__()
+    now = dt.datetime.now()
+    values = []
+    for key, product, _ in lines:
+        for row_id, quantity in plan[key].lines:
+            location, lot = candidates_rows[row_id]
+            values.append([sale_id, line_ids[key], product.id, location, lot,
+                    _round(quantity), 'reserved', transaction.user, now])
+    if values:
+        cursor.execute(*table.insert(
+                [table.sale, table.sale_line, table.product, table.location,
+                    table.lot, table.quantity, table.state, table.create_uid,
+                    table.create_date],
+                values))
+    return len(values)
+
+
+def attach_reservations(sale):
+    """Carry the pending reservation rows of a processed sale onto its
+    shipment: each inventory move is split per reserved (bin, lot), written
+    with them and assigned (the conditional UPDATE already counted them, so
+    the assign hook does not count them twice); the remainder of a short
+    line stays a draft move from the warehouse storage — a back-order that
+    the purchase suggestions see as demand.  Return {line: shortfall}."""
+    pool = Pool()
+    Move = pool.get('stock.move')
+    Reservation = pool.get('stock.reservation')
+    Shipment = pool.get('stock.shipment.out')
+
+    pending = defaultdict(list)
+    for reservation in sale.reservations:
+        if reservation.state == 'reserved' and not reservation.move:
+            pending[reservation.sale_line].append(reservation)
+    inventory_moves = {}
+    for shipment in sale.shipments:
+        for move in shipment.inventory_moves:
+            if move.state == 'draft' and move.origin and getattr(
+                    move.origin, 'origin', None) in sale.lines:
+                inventory_moves.setdefault(move.origin.origin, move)
+    to_save, to_assign, reservations, short = [], [], [], {}
+    for line in sale.lines:
+        if line.type != 'line' or not line.product:
+            continue
+        rows = sorted(pending.get(line, []), key=lambda r: r.id)
+        reserved = _round(sum(r.quantity for r in rows))
+        shortfall = _round(line.quantity - reserved)
+        if shortfall > 0:
+            short[line] = shortfall
         move = inventory_moves.get(line)
-        for index, (key, quantity) in enumerate(allocation.lines):
-            product_id, location_id, lot_id = keys[key]
-            if move is None:
-                target = None
-            elif index == 0:
-                target = move
+        if move is None:
+            continue
+        for index, reservation in enumerate(rows):
+            target = move if index == 0 else _split_move(
+                move, reservation.quantity)
+            target.quantity = reservation.quantity
+            target.from_location = reservation.location
+            target.lot = reservation.lot
+            to_save.append(target)
+            to_assign.append(target)
+            reservation.move = target
+            reservations.append(reservation)
+        if shortfall > 0:
+            if rows:
+                to_save.append(_split_move(move, shortfall))
             else:
-                target = _split_move(move, quantity)
-            if target is not None:
-                target.quantity = quantity
-                target.from_location = location_id
-                target.lot = lot_id
-                to_save.append(target)
-                to_assign.append(target)
-            reservations.append(Reservation(
-                    sale=sale, sale_line=line, product=product_id,
-                    location=location_id, lot=lot_id, quantity=quantity,
-                    move=target))
-        if move is not None and allocation.shortfall:
-            if allocation.lines:
-                to_save.append(_split_move(move, allocation.shortfall))
-            else:
-                move.quantity = allocation.shortfall
+                move.quantity = shortfall
                 to_save.append(move)
     Move.save(to_save)
     with Transaction().set_context(_stock_reserved=True):
         Move.assign(to_assign)
     Reservation.save(reservations)
-    shipments = [s for s in sale.shipments if s.state == 'waiting'
+    shipments = [s for s in Shipment.browse(sale.shipments)
+        if s.state == 'waiting'
         and all(m.state == 'assigned' for m in s.inventory_moves)]
     if shipments:
         with Transaction().set_context(_stock_reserved=True):
             Shipment.assign(shipments)
-    return reserved, short
+    return short
+
+
+def release_pending(sales):
+    """Give back the stock of the reservation rows of the sales that have
+    no move yet (an order cancelled before its processing)."""
+    pool = Pool()
+    Availability = pool.get('stock.availability')
+    Reservation = pool.get('stock.reservation')
+    reservations = Reservation.search([
+            ('sale', 'in', [s.id for s in sales]),
+            ('state', '=', 'reserved'),
+            ('move', '=', None),
+            ])
+    if not reservations:
+        return
+    deltas = defaultdict(lambda: [0.0, 0.0])
+    for r in reservations:
+        deltas[(r.product.id, r.location.id, r.lot.id if r.lot else None)][
+            1] -= r.quantity
+    Availability.apply_deltas(deltas)
+    Reservation.write(reservations, {'state': 'released'})

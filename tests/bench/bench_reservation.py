@@ -12,7 +12,12 @@ adds ``history`` done moves of the hot SKUs, then for each client count:
 
 * ``api``: that many threads POST orders of one line (1 to 3 units of one of
   ``skus`` hot SKUs) over real HTTP (a threaded werkzeug server running
-  trytond's WSGI app in this process) with fresh Idempotency-Keys;
+  trytond's WSGI app in this process) with fresh Idempotency-Keys, with
+  ``[queue] worker`` on and ``--workers`` queue worker threads in this
+  process processing the orders (quote, confirm, process, moves) as
+  ``trytond-worker`` would.  The latency is the request's (the order is
+  reserved and acknowledged); ``e2e lines/s`` counts until the queue is
+  drained, i.e. every order has its assigned shipment;
 * ``tryton``: that many threads do what plain Tryton does for the same order:
   sale create, quote, confirm, process, then ``stock.shipment.out``
   ``assign_try`` (with trytond's own retry of 5 on lock errors).
@@ -55,6 +60,8 @@ def parse_args():
         help="sizes of done-move history of the hot SKUs")
     parser.add_argument('--skus', type=int, default=5)
     parser.add_argument('--modes', default='api,tryton')
+    parser.add_argument('--workers', type=int, default=1,
+        help="queue worker threads processing the API orders")
     return parser.parse_args()
 
 
@@ -68,11 +75,11 @@ def main():
         results += run_history(args, history)
     print()
     print(f"{'mode':8} {'history':>8} {'clients':>7} {'lines/s':>8} "
-        f"{'p50 ms':>7} {'p99 ms':>7} {'failed':>7}")
+        f"{'p50 ms':>7} {'p99 ms':>7} {'failed':>7} {'e2e lines/s':>11}")
     for r in results:
         print(f"{r['mode']:8} {r['history']:8d} {r['clients']:7d} "
             f"{r['rate']:8.1f} {r['p50']:7.0f} {r['p99']:7.0f} "
-            f"{r['failed']:7d}")
+            f"{r['failed']:7d} {r['e2e']:11.1f}")
     return 0
 
 
@@ -104,12 +111,14 @@ def run_history(args, history):
     for clients in [int(c) for c in args.clients.split(',')]:
         for mode in args.modes.split(','):
             run = {'api': run_api, 'tryton': run_tryton}[mode]
-            latencies, failed, elapsed = run(
-                db_name, fixture, products, skus, clients, args.orders)
+            latencies, failed, elapsed, drained = run(
+                db_name, fixture, products, skus, clients, args.orders,
+                args.workers)
             lines = len(latencies)
             results.append({
                     'mode': mode, 'history': history, 'clients': clients,
                     'rate': lines / elapsed if elapsed else 0,
+                    'e2e': lines / drained if drained else 0,
                     'p50': percentile(latencies, 50) * 1000,
                     'p99': percentile(latencies, 99) * 1000,
                     'failed': failed,
@@ -117,6 +126,10 @@ def run_history(args, history):
             print('bench:', results[-1], file=sys.stderr, flush=True)
     with Transaction().start(db_name, 0, readonly=True):
         differences = Pool().get('stock.availability').check_consistency()
+        pending = Pool().get('stock.reservation').search(
+            [('state', '=', 'reserved'), ('move', '=', None)], count=True)
+        print(f"bench: reservation rows without move: {pending}",
+            file=sys.stderr, flush=True)
         print(f"bench: consistency check: {len(differences)} differences",
             file=sys.stderr, flush=True)
     return results
@@ -209,8 +222,9 @@ def _threads(clients, orders, work):
     return latencies, len(failures), time.monotonic() - start
 
 
-def run_api(db_name, fixture, products, skus, clients, orders):
+def run_api(db_name, fixture, products, skus, clients, orders, workers=1):
     from werkzeug.serving import make_server
+    from trytond.modules.inventory_flow.tests.tools import QueueWorkers
     from trytond.wsgi import app
     server = make_server('127.0.0.1', 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -243,12 +257,19 @@ def run_api(db_name, fixture, products, skus, clients, orders):
             return False
 
     try:
-        return _threads(clients, orders, work)
+        with QueueWorkers(db_name, count=workers) as queue:
+            latencies, failed, elapsed = _threads(clients, orders, work)
+            drained = elapsed + queue.drain()
+            if queue.errors:
+                print('bench: task errors', queue.errors[:3],
+                    file=sys.stderr)
+        return latencies, failed, elapsed, drained
     finally:
         server.shutdown()
 
 
-def run_tryton(db_name, fixture, products, skus, clients, orders):
+def run_tryton(db_name, fixture, products, skus, clients, orders,
+        workers=None):
     from trytond import backend
     from trytond.config import config
     from trytond.pool import Pool
@@ -274,7 +295,8 @@ def run_tryton(db_name, fixture, products, skus, clients, orders):
                     continue
         return False
 
-    return _threads(clients, orders, work)
+    latencies, failed, elapsed = _threads(clients, orders, work)
+    return latencies, failed, elapsed, elapsed
 
 
 def plain_order(fixture, product_id, quantity, reference):

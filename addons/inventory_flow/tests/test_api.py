@@ -4,15 +4,18 @@ the database unchanged (architecture rule 7)."""
 import datetime as dt
 import json
 import os
+import unittest
 import uuid
 from decimal import Decimal
 
 import yaml
 
+from trytond import backend
 from trytond.modules.company.tests import create_company, set_company
 from trytond.modules.inventory_flow.layout import RackBlock
 from trytond.modules.inventory_flow.location import generate_layout
-from trytond.modules.inventory_flow.tests.tools import SuiteDatabaseMixin
+from trytond.modules.inventory_flow.tests.tools import (
+    QueueWorkers, SuiteDatabaseMixin)
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, RouteTestCase
 from trytond.transaction import Transaction
@@ -135,6 +138,7 @@ def setup_order_fixture(stock=None):
                     'code': 'SHOP', 'name': "Web Shop", 'company': company.id,
                     'warehouse': warehouse.id,
                     'reservation_policy': 'backorder',
+                    'owner': clerk.id,
                     }, {
                     'code': 'STRICT', 'name': "Marketplace",
                     'company': company.id, 'warehouse': warehouse.id,
@@ -143,7 +147,7 @@ def setup_order_fixture(stock=None):
                     }])
         assert not Availability.check_consistency()
     return {
-        'key': keys[0].key, 'clerk_key': keys[1].key,
+        'key': keys[0].key, 'clerk_key': keys[1].key, 'clerk': clerk.id,
         'revoked_key': keys[2].key, 'rest_key': keys[3].key,
         'company': company.id, 'warehouse': warehouse.id,
         'products': {p.code: p.id for p in [water, milk, flour, tool]},
@@ -232,9 +236,21 @@ class OrderAPITestCase(SuiteDatabaseMixin, RouteTestCase):
             carrier='SF Express')
         response = self.post(body)
         self.assertEqual(response.status_code, 201, response.data)
+        received = json.loads(response.data)
+        # The answer is sent once the order is taken in and reserved; the
+        # sale documents are made by the queued task (run at commit here)
+        self.assertEqual(received['state'], 'received')
+        self.assertEqual(received['shipments'], [])
+        response = self.get(f"/orders/{received['id']}")
+        self.assertEqual(response.status_code, 200)
         order = json.loads(response.data)
         self.assertEqual(order['state'], 'processing')
         self.assertEqual(order['carrier'], 'SF Express')
+        for before, after in zip(received['lines'], order['lines']):
+            self.assertEqual(
+                {k: v for k, v in before.items() if k != 'reservations'},
+                {k: v for k, v in after.items() if k != 'reservations'})
+            self.assertEqual(before['reservations'], after['reservations'])
         milk, water = order["lines"]
         # The expired lot is skipped, the lot expiring first is taken first
         self.assertEqual(
@@ -261,9 +277,6 @@ class OrderAPITestCase(SuiteDatabaseMixin, RouteTestCase):
                         m.state) for m in shipment.inventory_moves),
                 expected)
         self.assertEqual(self.consistency(), [])
-        response = self.get(f"/orders/{order['id']}")
-        self.assertEqual(response.status_code, 200)
-        self.assertEqual(json.loads(response.data), order)
 
     def test_backorder_and_stock(self):
         "A short line reserves what is available and back-orders the rest"
@@ -276,8 +289,27 @@ class OrderAPITestCase(SuiteDatabaseMixin, RouteTestCase):
         order = json.loads(response.data)
         line, = order['lines']
         self.assertEqual((line['reserved'], line['backorder']), (39.5, 10.5))
+        order = json.loads(self.get(f"/orders/{order['id']}").data)
+        line, = order['lines']
+        self.assertEqual((line['reserved'], line['backorder']), (39.5, 10.5))
         shipment, = order['shipments']
         self.assertEqual(shipment['state'], 'waiting')
+        # The channel's owner is told (C2); the back-order stays a draft
+        # move of the shipment, demand for the purchase suggestions
+        with Transaction().start(self.db_name, 0, readonly=True):
+            pool = Pool()
+            Notification = pool.get('res.notification')
+            Shipment = pool.get('stock.shipment.out')
+            notifications = Notification.search([
+                    ('user', '=', self.fixture['clerk']),
+                    ('model', '=', 'sale.sale'),
+                    ('records', '=', json.dumps([order['id']])),
+                    ])
+            self.assertEqual(len(notifications), 1)
+            self.assertIn('FLOUR 10.5', notifications[0].description)
+            self.assertEqual(sorted((m.state, m.quantity) for m in
+                    Shipment(shipment['id']).inventory_moves),
+                [('assigned', 39.5), ('draft', 10.5)])
         response = self.get('/stock?sku=FLOUR')
         self.assertEqual(response.status_code, 200)
         stock, = json.loads(response.data)['warehouses']
@@ -290,6 +322,102 @@ class OrderAPITestCase(SuiteDatabaseMixin, RouteTestCase):
         self.assertEqual(stock['on_hand'] - stock['available'],
             100 + stock['reserved'])
         self.assertEqual(self.consistency(), [])
+
+    def run_queue(self):
+        "Run the queued tasks as a worker would"
+        from trytond.worker import run_task
+        with Transaction().start(self.db_name, 0, readonly=True):
+            Queue = Pool().get('ir.queue')
+            tasks = [t.id for t in Queue.search([('finished_at', '=', None)])]
+        for task in tasks:
+            run_task(self.db_name, task)
+        return len(tasks)
+
+    def test_queued_processing(self):
+        "The order is answered once reserved; a queued task makes the rest"
+        with QueueWorkers(self.db_name, count=0):
+            response = self.post(order_body('Q-1', lines=[
+                        {'sku': 'WATER', 'quantity': 3, 'unit_price': 1}]))
+            self.assertEqual(response.status_code, 201, response.data)
+            order = json.loads(response.data)
+            got = json.loads(self.get(f"/orders/{order['id']}").data)
+            self.assertEqual(got, order)
+            self.assertEqual(got['state'], 'received')
+            # The reservation rows without move count as reserved
+            self.assertEqual(self.consistency(), [])
+            self.assertEqual(order['lines'][0]['reserved'], 3)
+        self.assertEqual(self.run_queue(), 1)
+        got = json.loads(self.get(f"/orders/{order['id']}").data)
+        self.assertEqual(got['state'], 'processing')
+        self.assertEqual(got['shipments'][0]['state'], 'assigned')
+        self.assertEqual(got['lines'][0]['reservations'],
+            order['lines'][0]['reservations'])
+        self.assertEqual(self.consistency(), [])
+        # Running the task again changes nothing
+        with Transaction().start(self.db_name, 0) as transaction:
+            Sale = Pool().get('sale.sale')
+            Sale.process_api_order([Sale(order['id'])])
+            transaction.commit()
+        self.assertEqual(json.loads(self.get(f"/orders/{order['id']}").data),
+            got)
+        self.assertEqual(self.consistency(), [])
+
+    def test_cancel_before_processing(self):
+        "An order cancelled before its processing gives its stock back"
+        before = table_counts()
+        with QueueWorkers(self.db_name, count=0):
+            response = self.post(order_body('Q-2', lines=[
+                        {'sku': 'WATER', 'quantity': 4, 'unit_price': 1}]))
+            self.assertEqual(response.status_code, 201, response.data)
+            order = json.loads(response.data)
+        self.assertEqual(table_counts()['reserved'], before['reserved'] + 4)
+        with Transaction().start(self.db_name, 0) as transaction:
+            pool = Pool()
+            Sale = pool.get('sale.sale')
+            Reservation = pool.get('stock.reservation')
+            Sale.cancel([Sale(order['id'])])
+            self.assertEqual({r.state for r in Reservation.search(
+                            [('sale', '=', order['id'])])}, {'released'})
+            transaction.commit()
+        self.assertEqual(table_counts()['reserved'], before['reserved'])
+        self.assertEqual(self.consistency(), [])
+        self.assertEqual(self.run_queue(), 1)
+        got = json.loads(self.get(f"/orders/{order['id']}").data)
+        self.assertEqual(got['state'], 'cancelled')
+        self.assertEqual(got['shipments'], [])
+        self.assertEqual(self.consistency(), [])
+
+    def test_purge_cron(self):
+        "A daily cron purges finished keys older than two days only"
+        with Transaction().start(self.db_name, 0) as transaction:
+            pool = Pool()
+            Cron = pool.get('ir.cron')
+            ModelData = pool.get('ir.model.data')
+            Idempotency = pool.get('inventory.api.idempotency')
+            cron = Cron(ModelData.get_id(
+                    'inventory_flow', 'cron_purge_idempotency'))
+            self.assertEqual(cron.method, 'inventory.api.idempotency|purge')
+            self.assertIn(cron.method,
+                dict(Cron.fields_get(['method'])['method']['selection']))
+            now = dt.datetime.now()
+            old, recent, stuck = Idempotency.create([{
+                        'key': f'purge-{i}', 'request_hash': 'x',
+                        'state': state, 'claimed_at': now - age,
+                        } for i, (state, age) in enumerate([
+                            ('done', dt.timedelta(days=3)),
+                            ('done', dt.timedelta(hours=20)),
+                            ('in_flight', dt.timedelta(days=3)),
+                            ])])
+            Cron.run_once([cron])
+            self.assertEqual(
+                Idempotency.search([('key', 'like', 'purge-%')],
+                    order=[('key', 'ASC')]), [recent, stuck])
+            # Never less than 24 hours
+            Idempotency.purge(older_than=dt.timedelta(hours=1))
+            self.assertEqual(
+                Idempotency.search([('key', 'like', 'purge-%')],
+                    order=[('key', 'ASC')]), [recent, stuck])
+            transaction.rollback()
 
     def test_idempotent_replay(self):
         "The same key and body return the first response and create nothing"
@@ -325,6 +453,28 @@ class OrderAPITestCase(SuiteDatabaseMixin, RouteTestCase):
         before = table_counts()
         self.assertError(self.post(body, key=key), 409, 'request_in_flight')
         self.assertEqual(table_counts(), before)
+
+    @unittest.skipUnless(backend.name == 'postgresql',
+        "advisory locks are PostgreSQL's")
+    def test_in_flight_locked(self):
+        "A request whose key is locked by a running one gets 409 at once"
+        from trytond.modules.inventory_flow.api import _lock_key
+        body = order_body('T-5b')
+        key = str(uuid.uuid4())
+        before = table_counts()
+        # A running request of another server process holds the lock
+        database = backend.Database(self.db_name).connect()
+        connection = database.get_connection()
+        try:
+            _lock_key(type('T', (), {'connection': connection}), key)
+            self.assertError(
+                self.post(body, key=key), 409, 'request_in_flight')
+        finally:
+            connection.rollback()
+            database.put_connection(connection)
+        self.assertEqual(table_counts(), before)
+        # The lock ends with its transaction (also when its server dies)
+        self.assertEqual(self.post(body, key=key).status_code, 201)
 
     def test_all_or_nothing_refuses_short_order(self):
         "The all-or-nothing channel refuses a short order and keeps nothing"
