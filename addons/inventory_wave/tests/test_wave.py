@@ -49,6 +49,7 @@ class WaveRouteTestCase(SuiteDatabaseMixin, RouteTestCase):
         from trytond.modules.inventory_flow.location import generate_layout
 
         company = create_company()
+        cls.company = company.id
         admin, = User.search([('login', '=', 'admin')])
         admin.password = 'password'
         admin.save()
@@ -217,7 +218,7 @@ class WaveRouteTestCase(SuiteDatabaseMixin, RouteTestCase):
     def test_build_cancel_and_rights(self):
         "Build, access rights, cancel gives the shipments back unchanged"
         pool = Pool(DB_NAME)
-        with Transaction().start(DB_NAME, 0, context={'company': 1}):
+        with Transaction().start(DB_NAME, 0, context={'company': self.company}):
             Wave = pool.get('stock.wave')
             Shipment = pool.get('stock.shipment.out')
             Template = pool.get('stock.wave.template')
@@ -233,7 +234,7 @@ class WaveRouteTestCase(SuiteDatabaseMixin, RouteTestCase):
             Channel = pool.get('inventory.channel')
             warehouse = shipments[0].warehouse
             channel, = Channel.create([{'code': 'SHOP', 'name': 'Shop',
-                        'company': 1, 'warehouse': warehouse.id}])
+                        'company': self.company, 'warehouse': warehouse.id}])
             shop, = Template.create([{'name': 'Shop only',
                         'warehouse': warehouse.id, 'channel': channel.id,
                         'cart_totes': 2, 'automatic': False}])
@@ -299,7 +300,7 @@ class WaveRouteTestCase(SuiteDatabaseMixin, RouteTestCase):
     def test_cancel_after_pick_refused(self):
         "A wave with a picked task cannot be cancelled"
         pool = Pool(DB_NAME)
-        with Transaction().start(DB_NAME, 0, context={'company': 1}):
+        with Transaction().start(DB_NAME, 0, context={'company': self.company}):
             Wave = pool.get('stock.wave')
             Shipment = pool.get('stock.shipment.out')
             from trytond.modules.inventory_wave.pick import (
@@ -322,7 +323,7 @@ class WaveRouteTestCase(SuiteDatabaseMixin, RouteTestCase):
     def test_pick_by_scan_with_short_pick(self):
         "Pick a batch by scan; a short pick re-allocates by FEFO"
         pool = Pool(DB_NAME)
-        with Transaction().start(DB_NAME, 0, context={'company': 1}):
+        with Transaction().start(DB_NAME, 0, context={'company': self.company}):
             Wave = pool.get('stock.wave')
             shipments = self.orders([
                     [('Milk', 'A-02-1-05', 'L1', 2)],
