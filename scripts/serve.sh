@@ -100,6 +100,8 @@ cat >&2 <<MSG
     inspector    QC inspector          finance      Finance
     operator_zh  Warehouse operator, in Chinese (zh_CN)
     integration  Integration (API)
+  Order API:    http://$HOST:$PORT/$DB/inventory/api/v1/orders   (channel WEB,
+                Authorization: Bearer demo-inventory-api-key; docs/api/openapi.yaml)
   Stop with Ctrl-C.
 
 MSG

@@ -119,16 +119,6 @@ class Idempotency(ModelSQL, ModelView):
                     ]))
 
 
-class Cron(metaclass=PoolMeta):
-    __name__ = 'ir.cron'
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        cls.method.selection.append(
-            ('inventory.api.idempotency|purge', "Purge API Idempotency Keys"))
-
-
 # -- errors ----------------------------------------------------------------
 
 class ApiError(exceptions.HTTPException):

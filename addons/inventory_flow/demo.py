@@ -235,6 +235,7 @@ def generate(scale=1, progress=None):
             company, warehouse, products, suppliers, customers)
         summary['purchases'] = len(purchases)
         summary['approval rules'] = _create_approvals(purchases)
+        summary['sales channels'] = _create_api_access(company, warehouse)
         summary['sales'] = len(sales)
         progress('demo', 7, len(steps))
 
@@ -412,6 +413,10 @@ def _create_products(company, suppliers):
     kilogram = Uom(ModelData.get_id('product', 'uom_kilogram'))
     liter = Uom(ModelData.get_id('product', 'uom_liter'))
     categories = Category.create([{'name': n} for n in CATEGORIES])
+    # Sale and purchase lines keyed in (or sent through the order API) ask
+    # the product's accounting category for taxes: one without taxes
+    accounting, = Category.create([{
+                'name': "Demo goods (no tax)", 'accounting': True}])
 
     to_create = []
     for index, (name, category, weight, volume, cost, price, shelf_life) in (
@@ -426,6 +431,7 @@ def _create_products(company, suppliers):
             'sale_uom': unit.id,
             'list_price': Decimal(price),
             'categories': [('add', [categories[category].id])],
+            'account_category': accounting.id,
             'weight': weight,
             'weight_uom': kilogram.id,
             'volume': volume,
@@ -705,6 +711,31 @@ def _create_orders(company, warehouse, products, suppliers, customers):
     if shipments:
         ShipmentOut.assign_try(shipments)
     return purchases, sales
+
+
+#: The order API key of the demo `integration` user (demo databases only)
+DEMO_API_KEY = 'demo-inventory-api-key'
+
+
+def _create_api_access(company, warehouse):
+    """A sales channel WEB and a validated order-API key for the demo
+    `integration` user, so that the API can be tried with curl (C1)."""
+    pool = Pool()
+    Channel = pool.get('inventory.channel')
+    Application = pool.get('res.user.application')
+    User = pool.get('res.user')
+    integration, = User.search([('login', '=', 'integration')])
+    manager, = User.search([('login', '=', 'manager')])
+    Channel.create([{
+                'code': 'WEB', 'name': "Web Shop (demo)",
+                'company': company.id, 'warehouse': warehouse.id,
+                'reservation_policy': 'backorder', 'owner': manager.id,
+                }])
+    Application.create([{
+                'user': integration.id, 'application': 'inventory',
+                'key': DEMO_API_KEY, 'state': 'validated',
+                }])
+    return 1
 
 
 def _create_approvals(purchases):

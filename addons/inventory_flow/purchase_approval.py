@@ -884,17 +884,6 @@ class Purchase(metaclass=PoolMeta):
                 cls._notify(purchase, level.approvers, 'remind', level)
 
 
-class Cron(metaclass=PoolMeta):
-    __name__ = 'ir.cron'
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        cls.method.selection.append(
-            ('purchase.purchase|approval_remind_escalate',
-                "Remind and Escalate Purchase Approvals"))
-
-
 class IrRule(metaclass=PoolMeta):
     __name__ = 'ir.rule'
 

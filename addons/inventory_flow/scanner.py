@@ -111,17 +111,6 @@ class Confirmation(ModelSQL):
         return count
 
 
-class Cron(metaclass=PoolMeta):
-    __name__ = 'ir.cron'
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        cls.method.selection.append(
-            ('scanner.confirmation|purge',
-                "Purge Old Scanner Confirmations"))
-
-
 class Step:
     """A scanner step.  ``scan`` returns ``(screen, changed)``; it raises
     :class:`ScanFailure` (or a ``UserError``) to refuse a scan, and then

@@ -99,6 +99,14 @@ class DemoTestCase(unittest.TestCase):
         self.assertEqual(len(pending), 1)
         self.assertEqual(summary['approval rules'], 2)
 
+        # The order API can be tried at once: channel WEB and a validated key
+        Application = pool.get('res.user.application')
+        self.assertEqual(
+            Application.check(demo.DEMO_API_KEY, 'inventory').user.login,
+            'integration')
+        Channel = pool.get('inventory.channel')
+        self.assertEqual(len(Channel.search([('code', '=', 'WEB')])), 1)
+
         # One user per role, in the role's group, with password = login
         for login, _, group in USERS:
             user, = User.search([('login', '=', login)])

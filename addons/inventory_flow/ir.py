@@ -1,0 +1,20 @@
+"""The scheduled actions of inventory_flow, registered once (ir.cron)."""
+from trytond.pool import PoolMeta
+
+#: method (model|classmethod) and label of each scheduled action; the
+#: records themselves are in the XML files of their features
+CRON_METHODS = [
+    ('inventory.api.idempotency|purge', "Purge API Idempotency Keys"),
+    ('purchase.purchase|approval_remind_escalate',
+        "Remind and Escalate Purchase Approvals"),
+    ('scanner.confirmation|purge', "Purge Old Scanner Confirmations"),
+    ]
+
+
+class Cron(metaclass=PoolMeta):
+    __name__ = 'ir.cron'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.method.selection.extend(CRON_METHODS)
