@@ -702,12 +702,40 @@ def _create_orders(company, warehouse, products, suppliers, customers):
                                 [next(loose_cycle) for _ in range(2 + k % 3)])
                             ])],
                 })
+    # Ten small web orders (one or two lines over the pick face), reserved,
+    # so that a wave of the demo has orders to batch (C3)
+    for k in range(10):
+        customer = customers[(6 + k) % len(customers)]
+        address = customer.addresses[0]
+        sales_values.append({
+                'company': company.id,
+                'party': customer.id,
+                'invoice_address': address.id,
+                'shipment_address': address.id,
+                'currency': company.currency.id,
+                'warehouse': warehouse.id,
+                'invoice_method': 'manual',
+                'shipment_method': 'order',
+                'sale_date': today,
+                'reference': f'DEMO-WEB-{k + 1}',
+                'lines': [('create', [{
+                                'type': 'line',
+                                'product': p.id,
+                                'unit': p.sale_uom.id,
+                                'quantity': 1 + (k + j) % 3,
+                                'unit_price': p.list_price_used,
+                                } for j, p in enumerate(
+                                [loose[(7 * k + 3 * j) % len(loose)]
+                                    for j in range(1 + k % 2)])])],
+                })
     sales = Sale.create(sales_values)
-    # Three to ship (one of them already reserved), one quotation, two drafts
-    Sale.quote(sales[:4])
-    Sale.confirm(sales[:3])
-    Sale.process(sales[:3])
-    shipments = [s for sale in sales[:1] for s in sale.shipments]
+    web = sales[6:]
+    # Three to ship (one of them already reserved), one quotation, two
+    # drafts, and the web orders reserved
+    Sale.quote(sales[:4] + web)
+    Sale.confirm(sales[:3] + web)
+    Sale.process(sales[:3] + web)
+    shipments = [s for sale in sales[:1] + web for s in sale.shipments]
     if shipments:
         ShipmentOut.assign_try(shipments)
     return purchases, sales

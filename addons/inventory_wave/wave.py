@@ -15,6 +15,7 @@ from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, Index, ModelSQL, ModelView, Workflow, fields)
+from trytond.modules.inventory_flow.location import ZONES
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.rpc import RPC
@@ -171,6 +172,9 @@ class WaveTemplate(DeactivableMixin, ModelSQL, ModelView):
         help="Only shipments of this carrier; empty for any carrier.")
     channel = fields.Many2One('inventory.channel', "Order Type",
         help="Only orders from this sales channel; empty for any.")
+    zones = fields.MultiSelection(ZONES[1:], "Zones",
+        help="Only shipments picked wholly from bins of these zones; "
+        "empty for any zone.")
     cut_off = fields.Time("Cut-Off",
         help="Orders created before this time of day go in the day's "
         "wave; the scheduler builds the wave once a day after it.")
@@ -234,6 +238,18 @@ class WaveTemplate(DeactivableMixin, ModelSQL, ModelView):
             domain.append(('moves', 'where', [
                         ('origin.sale.channel', '=', self.channel.id,
                             'sale.line'),
+                        ]))
+        if self.zones:
+            # No inventory move from a bin outside the zones: one NOT EXISTS
+            # sub-query of the shipment search
+            output = self.warehouse.output_location.id
+            domain.append(('moves', 'not where', [
+                        ('to_location', '=', output),
+                        ('state', '!=', 'cancelled'),
+                        ['OR',
+                            ('from_location.zone', 'not in', list(self.zones)),
+                            ('from_location.zone', '=', None),
+                            ],
                         ]))
         cut_off = self.cut_off_datetime(now)
         if cut_off is not None and now >= cut_off:

@@ -1,7 +1,7 @@
 """Picking a batch on the scanner app in a real headless Chromium at
 360×640 (C3, B5, D4).
 
-The demo manager builds a wave from the reserved demo shipment with the
+The demo manager builds a wave from the reserved demo shipments with the
 default template's "Build Waves Now" and releases it, through JSON-RPC as
 the web client would.  The demo operator then opens the scanner's Pick
 step, scans the batch barcode, scans a wrong bin first (refused with the

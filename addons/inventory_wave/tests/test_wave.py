@@ -459,5 +459,38 @@ class WaveRouteTestCase(SuiteDatabaseMixin, RouteTestCase):
                 with open(path, 'wb') as fp:
                     fp.write(content)
 
+    def test_template_zones(self):
+        "A template restricted to zones takes only shipments wholly from them"
+        pool = Pool(DB_NAME)
+        with Transaction().start(DB_NAME, 0, context={'company': self.company}):
+            Wave = pool.get('stock.wave')
+            Template = pool.get('stock.wave.template')
+            Location = pool.get('stock.location')
+            reserve, = Location.search([('code', '=', 'A-03-1-09')])
+            reserve.zone = 'reserve'
+            reserve.save()
+            from_reserve, from_pick, mixed = self.orders([
+                    [('Soap', 'A-03-1-09', None, 1)],
+                    [('Soap', 'A-01-1-03', None, 1)],
+                    [('Soap', 'A-03-1-09', None, 1),
+                        ('Soap', 'A-01-1-03', None, 2)],
+                    ])
+            warehouse = from_reserve.warehouse
+            template, = Template.create([{'name': 'Reserve only',
+                        'warehouse': warehouse.id, 'zones': ['reserve'],
+                        'cart_totes': 4, 'automatic': False}])
+            self.assertEqual(template.zones, ('reserve',))
+            Template.build_waves([template])
+            wave, = Wave.search([('template', '=', template.id)])
+            self.assertEqual(list(wave.shipments), [from_reserve])
+            # Pick and reserve: all three
+            Template.write([template], {'zones': ['pick', 'reserve']})
+            Template.build_waves([template])
+            waves = Wave.search([('template', '=', template.id)])
+            self.assertEqual(
+                sorted(s.id for w in waves for s in w.shipments),
+                sorted(s.id for s in [from_reserve, from_pick, mixed]))
+            Transaction().rollback()
+
 
 del RouteTestCase
