@@ -677,57 +677,43 @@ def _create_orders(company, warehouse, products, suppliers, customers):
     # shipment yet, scanning it creates one
     _expected_shipment(purchases[0], 'DEMO-DN-1', today)
 
+    def sale_of(customer, reference, lines):
+        "The values of a demo sale of lines [(product, quantity)]"
+        address = customer.addresses[0]
+        return {
+            'company': company.id,
+            'party': customer.id,
+            'invoice_address': address.id,
+            'shipment_address': address.id,
+            'currency': company.currency.id,
+            'warehouse': warehouse.id,
+            'invoice_method': 'manual',
+            'shipment_method': 'order',
+            'sale_date': today,
+            'reference': reference,
+            'lines': [('create', [{
+                            'type': 'line',
+                            'product': p.id,
+                            'unit': p.sale_uom.id,
+                            'quantity': quantity,
+                            'unit_price': p.list_price_used,
+                            } for p, quantity in lines])],
+            }
+
     sales_values = []
     loose_cycle = cycle(loose)
     for k, customer in enumerate(customers[:6]):
-        address = customer.addresses[0]
-        sales_values.append({
-                'company': company.id,
-                'party': customer.id,
-                'invoice_address': address.id,
-                'shipment_address': address.id,
-                'currency': company.currency.id,
-                'warehouse': warehouse.id,
-                'invoice_method': 'manual',
-                'shipment_method': 'order',
-                'sale_date': today,
-                'reference': f'DEMO-SO-{k + 1}',
-                'lines': [('create', [{
-                                'type': 'line',
-                                'product': p.id,
-                                'unit': p.sale_uom.id,
-                                'quantity': 2 + (k + j) % 5,
-                                'unit_price': p.list_price_used,
-                                } for j, p in enumerate(
-                                [next(loose_cycle) for _ in range(2 + k % 3)])
-                            ])],
-                })
+        products = [next(loose_cycle) for _ in range(2 + k % 3)]
+        sales_values.append(sale_of(customer, f'DEMO-SO-{k + 1}', [
+                    (p, 2 + (k + j) % 5) for j, p in enumerate(products)]))
     # Ten small web orders (one or two lines over the pick face), reserved,
     # so that a wave of the demo has orders to batch (C3)
     for k in range(10):
         customer = customers[(6 + k) % len(customers)]
-        address = customer.addresses[0]
-        sales_values.append({
-                'company': company.id,
-                'party': customer.id,
-                'invoice_address': address.id,
-                'shipment_address': address.id,
-                'currency': company.currency.id,
-                'warehouse': warehouse.id,
-                'invoice_method': 'manual',
-                'shipment_method': 'order',
-                'sale_date': today,
-                'reference': f'DEMO-WEB-{k + 1}',
-                'lines': [('create', [{
-                                'type': 'line',
-                                'product': p.id,
-                                'unit': p.sale_uom.id,
-                                'quantity': 1 + (k + j) % 3,
-                                'unit_price': p.list_price_used,
-                                } for j, p in enumerate(
-                                [loose[(7 * k + 3 * j) % len(loose)]
-                                    for j in range(1 + k % 2)])])],
-                })
+        products = [loose[(7 * k + 3 * j) % len(loose)]
+            for j in range(1 + k % 2)]
+        sales_values.append(sale_of(customer, f'DEMO-WEB-{k + 1}', [
+                    (p, 1 + (k + j) % 3) for j, p in enumerate(products)]))
     sales = Sale.create(sales_values)
     web = sales[6:]
     # Three to ship (one of them already reserved), one quotation, two
