@@ -673,6 +673,7 @@ class Sale(metaclass=PoolMeta):
         if not to_process:
             return
         cls.process(to_process)
+        cls.set_requested_carriers(cls.browse(to_process))
         # Only the sales processed now: a finished order is never touched
         # twice (a failed run is rolled back as a whole)
         for sale in cls.browse(to_process):
@@ -681,6 +682,35 @@ class Sale(metaclass=PoolMeta):
             short = attach_reservations(sale)
             if short:
                 sale.notify_short(short)
+
+    @classmethod
+    def set_requested_carriers(cls, sales):
+        """Put on the outgoing shipments of sales the carrier record the
+        channel named in ``requested_carrier`` (C1), matched without case
+        on the carrier's party name, its service product's name or code.
+        A text that names no carrier, or several, leaves the shipment's
+        carrier empty for the packer to choose; the text stays on the
+        order."""
+        pool = Pool()
+        ShipmentOut = pool.get('stock.shipment.out')
+        texts = {s.requested_carrier.strip().lower()
+            for s in sales if s.requested_carrier}
+        if not texts:
+            return
+        carriers = carriers_by_name(texts)
+        to_write = []
+        for sale in sales:
+            text = (sale.requested_carrier or '').strip().lower()
+            carrier = carriers.get(text)
+            if not carrier:
+                continue
+            shipments = [s for s in sale.shipments
+                if s.state in {'draft', 'waiting', 'assigned'}
+                and not s.carrier]
+            if shipments:
+                to_write.extend((shipments, {'carrier': carrier}))
+        if to_write:
+            ShipmentOut.write(*to_write)
 
     def notify_short(self, short):
         "Tell the channel's owner which lines of the order are short"
@@ -704,6 +734,22 @@ class Sale(metaclass=PoolMeta):
                     'model': 'sale.sale',
                     'records': json.dumps([self.id]),
                     }])
+
+
+def carriers_by_name(names):
+    """Return {lower-case name: carrier id} for the names (lower case) that
+    name exactly one carrier by its party name or its product's name or
+    code.  Reads the carriers once: a company has a handful."""
+    Carrier = Pool().get('carrier')
+    names = set(names)
+    found = {}
+    for carrier in Carrier.search([]):
+        keys = {carrier.party.name, carrier.carrier_product.name,
+            carrier.carrier_product.code}
+        for key in {k.strip().lower() for k in keys if k}:
+            if key in names:
+                found.setdefault(key, set()).add(carrier.id)
+    return {k: ids.pop() for k, ids in found.items() if len(ids) == 1}
 
 
 def _split_move(move, quantity):
