@@ -472,6 +472,55 @@ class Reservation(ModelSQL, ModelView):
                     & (table.state == 'reserved')))
 
 
+    @classmethod
+    def outstanding(cls, product_ids=None, with_lot=False):
+        """Return {(location, product[, lot]): quantity} promised by open
+        reservations that no assigned move carries yet: an API order between
+        its intake and its queued processing (C2).  Few rows: the filter is
+        on the open rows without move."""
+        cursor = Transaction().connection.cursor()
+        table = cls.__table__()
+        columns = [table.location, table.product]
+        if with_lot:
+            columns.append(table.lot)
+        where = (table.state == 'reserved') & (table.move == Null)
+        if product_ids is not None:
+            where &= table.product.in_(list(product_ids) or [-1])
+        cursor.execute(*table.select(*columns, Sum(table.quantity),
+                where=where, group_by=columns))
+        return {tuple(row[:-1]): row[-1] for row in cursor}
+
+
+class Product(metaclass=PoolMeta):
+    __name__ = 'product.product'
+
+    @classmethod
+    def products_by_location(cls, location_ids, with_childs=False,
+            grouping=('product',), grouping_filter=None):
+        """Tryton's assign_try (context ``stock_assign``) also keeps its
+        hands off the stock promised to API orders whose moves are not made
+        yet, so a shipment assigned by hand in that window never takes
+        units already promised (C2)."""
+        quantities = super().products_by_location(location_ids,
+            with_childs=with_childs, grouping=grouping,
+            grouping_filter=grouping_filter)
+        context = Transaction().context
+        if (context.get('stock_assign') and not with_childs
+                and not context.get('_stock_reserved')
+                and tuple(grouping) in {('product',), ('product', 'lot')}):
+            Reservation = Pool().get('stock.reservation')
+            product_ids = None
+            if grouping_filter and grouping_filter[0]:
+                product_ids = grouping_filter[0]
+            locations = set(location_ids)
+            outstanding = Reservation.outstanding(
+                product_ids, with_lot=len(grouping) == 2)
+            for key, quantity in outstanding.items():
+                if key[0] in locations:
+                    quantities[key] = quantities.get(key, 0) - quantity
+        return quantities
+
+
 class Move(metaclass=PoolMeta):
     __name__ = 'stock.move'
 

@@ -381,6 +381,51 @@ class OrderAPITestCase(SuiteDatabaseMixin, RouteTestCase):
             got)
         self.assertEqual(self.consistency(), [])
 
+    def test_assign_by_hand_before_processing(self):
+        "Tryton's assign_try leaves alone the stock of an unprocessed order"
+        with QueueWorkers(self.db_name, count=0):
+            response = self.post(order_body('Q-HAND', lines=[
+                        {'sku': 'WATER', 'quantity': 3, 'unit_price': 1}]))
+            self.assertEqual(response.status_code, 201, response.data)
+        reservation, = json.loads(response.data)['lines'][0]['reservations']
+        on_hand = {'P-01-1-01': 10, 'R-01-1-01': 30}[reservation['bin']]
+        # Before the queued task runs, someone ships the whole bin by hand
+        # (assign_try locks the move table, as the RPC retry would)
+        with Transaction().start(self.db_name, 0,
+                _lock_tables=['stock_move']) as transaction:
+            pool = Pool()
+            Move = pool.get('stock.move')
+            Location = pool.get('stock.location')
+            bin_, = Location.search([('code', '=', reservation['bin'])])
+            customer, = Location.search([('code', '=', 'CUS')])
+            water = pool.get('product.product')(
+                self.fixture['products']['WATER'])
+            company = pool.get('company.company')(self.fixture['company'])
+            with set_company(company):
+                move, = Move.create([{
+                            'product': water.id,
+                            'unit': water.default_uom.id,
+                            'quantity': on_hand, 'from_location': bin_.id,
+                            'to_location': customer.id,
+                            'company': company.id,
+                            'unit_price': Decimal('1'),
+                            'currency': company.currency.id,
+                            }])
+                self.assertFalse(Move.assign_try([move], with_childs=False))
+                assigned = Move.search([('product', '=', water.id),
+                        ('from_location', '=', bin_.id),
+                        ('to_location', '=', customer.id),
+                        ('state', '=', 'assigned')])
+            # only what the order did not promise
+            self.assertEqual(
+                sum(m.quantity for m in assigned), on_hand - 3)
+            transaction.commit()
+        self.assertEqual(self.run_queue(), 1)
+        got = json.loads(self.get(
+                f"/orders/{json.loads(response.data)['id']}").data)
+        self.assertEqual(got['shipments'][0]['state'], 'assigned')
+        self.assertEqual(self.consistency(), [])
+
     def test_cancel_before_processing(self):
         "An order cancelled before its processing gives its stock back"
         before = table_counts()
