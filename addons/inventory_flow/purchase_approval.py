@@ -73,6 +73,7 @@ class ApprovalRule(DeactivableMixin, sequence_ordered('priority', "Priority"),
         ModelSQL, ModelView):
     "Purchase Approval Rule"
     __name__ = 'purchase.approval.rule'
+    _history = True
 
     name = fields.Char("Name", required=True)
     company = fields.Many2One('company.company', "Company", required=True)

@@ -63,6 +63,7 @@ def _round(value):
 class Channel(DeactivableMixin, ModelSQL, ModelView):
     "Sales Channel"
     __name__ = 'inventory.channel'
+    _history = True
 
     code = fields.Char(
         "Code", required=True,
