@@ -22,7 +22,8 @@ from collections import defaultdict
 from email.message import EmailMessage
 from types import SimpleNamespace
 
-from sql import Literal, Null, Union
+from sql import Literal, Null, Union, With
+from sql.operators import Exists
 from sql.aggregate import Max, Min, Sum
 from sql.conditionals import Case, Coalesce
 from sql.functions import Function
@@ -178,26 +179,35 @@ class Threshold(DeactivableMixin, ModelSQL, ModelView):
     @classmethod
     def effective_query(cls, product_ids=None):
         """Query of (product, warehouse, threshold) of every SKU with a
-        threshold: its own, else its category's."""
+        threshold: its own, else its category's (the lowest id when the
+        product is in several categories with one)."""
         pool = Pool()
         Product = pool.get('product.product')
         TemplateCategory = pool.get('product.template-product.category')
         threshold = cls.__table__()
         category_threshold = cls.__table__()
+        own_threshold = cls.__table__()
         product = Product.__table__()
         template_category = TemplateCategory.__table__()
 
         own_where = (threshold.product != Null) & (threshold.active == True)  # noqa: E712,E501
         category_where = ((category_threshold.category != Null)
             & (category_threshold.active == True)  # noqa: E712
-            & (product.active == True))  # noqa: E712
+            & (product.active == True)  # noqa: E712
+            & ~Exists(own_threshold.select(own_threshold.id,
+                    where=(own_threshold.product == product.id)
+                    & (own_threshold.warehouse
+                        == category_threshold.warehouse)
+                    & (own_threshold.active == True))))  # noqa: E712
         if product_ids is not None:
             own_where &= threshold.product.in_(list(product_ids) or [-1])
             category_where &= product.id.in_(list(product_ids) or [-1])
+        # the products' own thresholds need no aggregation: the unique
+        # (product, warehouse) constraint makes them one row per SKU
         own = threshold.select(
             threshold.product.as_('product'),
             threshold.warehouse.as_('warehouse'),
-            threshold.id.as_('key'),
+            threshold.id.as_('threshold'),
             where=own_where)
         by_category = category_threshold.join(template_category,
             condition=(template_category.category
@@ -207,13 +217,10 @@ class Threshold(DeactivableMixin, ModelSQL, ModelView):
             ).select(
                 product.id.as_('product'),
                 category_threshold.warehouse.as_('warehouse'),
-                (category_threshold.id + _CATEGORY_RANK).as_('key'),
-                where=category_where)
-        union = Union(own, by_category, all_=True)
-        return union.select(
-            union.product, union.warehouse,
-            (Min(union.key) % _CATEGORY_RANK).as_('threshold'),
-            group_by=[union.product, union.warehouse])
+                Min(category_threshold.id).as_('threshold'),
+                where=category_where,
+                group_by=[product.id, category_threshold.warehouse])
+        return Union(own, by_category, all_=True)
 
     @classmethod
     def projection_query(cls, product_ids=None, today=None, crossed=True):
@@ -229,6 +236,7 @@ class Threshold(DeactivableMixin, ModelSQL, ModelView):
         if today is None:
             today = Date.today()
         threshold = cls.__table__()
+        lead_threshold = cls.__table__()
         availability = Availability.__table__()
         location = Location.__table__()
         warehouse = Location.__table__()
@@ -237,7 +245,8 @@ class Threshold(DeactivableMixin, ModelSQL, ModelView):
         from_location = Location.__table__()
         in_warehouse = Location.__table__()
 
-        effective = cls.effective_query(product_ids)
+        effective = With('product', 'warehouse', 'threshold',
+            query=cls.effective_query(product_ids))
 
         stock_where = warehouse.type == 'warehouse'
         if product_ids is not None:
@@ -262,7 +271,7 @@ class Threshold(DeactivableMixin, ModelSQL, ModelView):
             & (move.planned_date != Null))
         if product_ids is not None:
             incoming_where &= move.product.in_(list(product_ids) or [-1])
-        incoming = move.join(from_location,
+        incoming_by_date = move.join(from_location,
             condition=move.from_location == from_location.id
             ).join(to_location, condition=move.to_location == to_location.id
             ).join(in_warehouse,
@@ -275,6 +284,21 @@ class Threshold(DeactivableMixin, ModelSQL, ModelView):
                 Sum(move.internal_quantity).as_('quantity'),
                 where=incoming_where,
                 group_by=[move.product, in_warehouse.id, move.planned_date])
+        # the few incoming rows meet their threshold's lead time here, so
+        # the outer query needs no GROUP BY over every SKU
+        lead_effective = effective
+        incoming = incoming_by_date.join(lead_effective,
+            condition=(lead_effective.product == incoming_by_date.product)
+            & (lead_effective.warehouse == incoming_by_date.warehouse)
+            ).join(lead_threshold,
+                condition=lead_threshold.id == lead_effective.threshold
+            ).select(
+                incoming_by_date.product, incoming_by_date.warehouse,
+                Sum(incoming_by_date.quantity).as_('quantity'),
+                where=days_until(incoming_by_date.date, today)
+                <= lead_threshold.lead_time_days,
+                group_by=[incoming_by_date.product,
+                    incoming_by_date.warehouse])
 
         query = effective.join(threshold,
             condition=threshold.id == effective.threshold
@@ -283,31 +307,30 @@ class Threshold(DeactivableMixin, ModelSQL, ModelView):
                 & (stock.warehouse == effective.warehouse)
             ).join(incoming, 'LEFT',
                 condition=(incoming.product == effective.product)
-                & (incoming.warehouse == effective.warehouse)
-                & (days_until(incoming.date, today)
-                    <= threshold.lead_time_days))
-        on_hand = Coalesce(Max(stock.on_hand), 0)
-        reserved = Coalesce(Max(stock.reserved), 0)
-        incoming_quantity = Coalesce(Sum(incoming.quantity), 0)
+                & (incoming.warehouse == effective.warehouse))
+        on_hand = Coalesce(stock.on_hand, 0)
+        reserved = Coalesce(stock.reserved, 0)
+        incoming_quantity = Coalesce(incoming.quantity, 0)
         projected = on_hand - reserved + incoming_quantity
-        having = None
+        where = None
         if crossed:
-            having = ((projected < threshold.safety)
+            where = ((projected < threshold.safety)
                 | (projected < threshold.minimum)
                 | (projected > threshold.maximum))
         return query.select(
             effective.product, effective.warehouse, threshold.id,
             threshold.safety, threshold.minimum, threshold.maximum,
             on_hand, reserved, incoming_quantity, projected,
-            group_by=[effective.product, effective.warehouse, threshold.id,
-                threshold.safety, threshold.minimum, threshold.maximum],
-            having=having)
+            where=where, with_=[effective])
 
     @classmethod
     def crossed_rows(cls, product_ids=None, today=None):
         """Return the rows of :meth:`projection_query` across a line, as
         namespaces with the names of its columns."""
         cursor = Transaction().connection.cursor()
+        if backend.name == 'postgresql':
+            # the aggregate over every SKU x warehouse stays in memory
+            cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(*cls.projection_query(product_ids, today))
         return [SimpleNamespace(product=r[0], warehouse=r[1],
                 threshold=r[2], safety=r[3], minimum=r[4], maximum=r[5],
@@ -581,16 +604,22 @@ class Alert(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def open_for(cls, rule_rows):
-        "Create in one batch the alerts of [(rule, crossed row)]"
+        "Create in batches the alerts of [(rule, crossed row)]"
         pool = Pool()
         Threshold = pool.get('stock.threshold')
-        thresholds = {t.id: t for t in Threshold.browse(
-                {r.threshold for _, r in rule_rows})}
+        threshold = Threshold.__table__()
+        cursor = Transaction().connection.cursor()
+        buyers = {}
+        ids = sorted({r.threshold for _, r in rule_rows})
+        for i in range(0, len(ids), 1000):
+            cursor.execute(*threshold.select(threshold.id, threshold.buyer,
+                    where=threshold.id.in_(ids[i:i + 1000])))
+            buyers.update(cursor)
         now = dt.datetime.now()
         values = []
         for rule, row in rule_rows:
-            threshold = thresholds[row.threshold]
-            owner = threshold.buyer or rule.owner
+            owner = buyers.get(row.threshold) or (
+                rule.owner.id if rule.owner else None)
             values.append({
                     'rule': rule.id,
                     'kind': rule.kind,
@@ -602,10 +631,15 @@ class Alert(Workflow, ModelSQL, ModelView):
                     'on_hand': row.on_hand,
                     'reserved': row.reserved,
                     'incoming': row.incoming,
-                    'owner': owner.id if owner else None,
+                    'owner': owner,
                     'opened_at': now,
                     })
-        return cls.create(values) if values else []
+        alerts = []
+        # small batches: the cost of instantiating records grows with the
+        # square of the batch size
+        for i in range(0, len(values), 200):
+            alerts.extend(cls.create(values[i:i + 200]))
+        return alerts
 
     @classmethod
     def run_actions(cls, alerts):
