@@ -24,8 +24,8 @@ from types import SimpleNamespace
 
 from sql import Literal, Null, Union, With
 from sql.operators import Exists
-from sql.aggregate import Max, Min, Sum
-from sql.conditionals import Case, Coalesce
+from sql.aggregate import Min, Sum
+from sql.conditionals import Coalesce
 from sql.functions import Function
 
 from trytond import backend
@@ -34,12 +34,12 @@ from trytond.model import (
     DeactivableMixin, ModelSQL, ModelView, Unique, Workflow, fields)
 from trytond.model.exceptions import ValidationError
 from trytond.pool import Pool, PoolMeta
-from trytond.pyson import Bool, Eval, If
+from trytond.pyson import Bool, Eval
 from trytond.sendmail import send_message_transactional
 from trytond.transaction import Transaction, without_check_access
 
 from .thresholds import (
-    KINDS, LevelError, alert_transitions, check_levels, crossed_kinds,
+    LevelError, alert_transitions, check_levels, crossed_kinds,
     order_quantity)
 
 logger = logging.getLogger(__name__)
@@ -530,7 +530,6 @@ class Alert(Workflow, ModelSQL, ModelView):
     incoming = fields.Float("Incoming", readonly=True,
         help="Supplier moves planned within the lead time.")
     owner = fields.Many2One('res.user', "Owner", readonly=True,
-        states={'readonly': Eval('state') == 'resolved'},
         help="Who follows up the alert.")
     opened_at = fields.DateTime("Opened", readonly=True)
     acknowledged_by = fields.Many2One('res.user', "Acknowledged By",
@@ -832,10 +831,9 @@ class PurchaseRequest(metaclass=PoolMeta):
             supplier_pattern=None):
         if order_point is None:
             order_point = cls._threshold_order_point(location_id, product.id)
-        request = super().compute_request(product, location_id,
+        return super().compute_request(product, location_id,
             shortage_date, product_quantity, company,
             order_point=order_point, supplier_pattern=supplier_pattern)
-        return request
 
 
 class Product(metaclass=PoolMeta):

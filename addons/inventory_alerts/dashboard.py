@@ -9,7 +9,7 @@ on 100 rows as on 100 000.
 """
 import datetime as dt
 
-from sql import Cast, Literal, Null
+from sql import Cast, Literal, Null, Union
 from sql.aggregate import Max, Min, Sum
 from sql.conditionals import Case, Coalesce
 
@@ -48,7 +48,7 @@ def _company_id():
     return Transaction().context.get('company') or -1
 
 
-def _warehouse_join(table_location_column, location, warehouse):
+def _warehouse_join(location, warehouse):
     "Join condition of a location and the warehouse holding it"
     return ((location.left >= warehouse.left)
         & (location.right <= warehouse.right)
@@ -124,7 +124,7 @@ class LotExpiry(ModelSQL, ModelView):
                 condition=horizon.template == product.template)
             .join(location, condition=availability.location == location.id)
             .join(warehouse, condition=_warehouse_join(
-                    None, location, warehouse))
+                    location, warehouse))
             .join(cost, 'LEFT', condition=(cost.product == product.id)
                 & (cost.company == _company_id()))
             .select(
@@ -200,7 +200,7 @@ class DashboardStock(ModelSQL, ModelView):
         return (availability
             .join(location, condition=availability.location == location.id)
             .join(warehouse, condition=_warehouse_join(
-                    None, location, warehouse))
+                    location, warehouse))
             .join(cost, 'LEFT', condition=(cost.product == availability.product)
                 & (cost.company == _company_id()))
             .select(
@@ -253,7 +253,7 @@ class DashboardAge(ModelSQL, ModelView):
         rows = (availability
             .join(location, condition=availability.location == location.id)
             .join(warehouse, condition=_warehouse_join(
-                    None, location, warehouse))
+                    location, warehouse))
             .join(cost, 'LEFT', condition=(cost.product == availability.product)
                 & (cost.company == _company_id()))
             .select(
@@ -327,7 +327,7 @@ class DashboardTurnoverMixin:
         stock = (availability
             .join(location, condition=availability.location == location.id)
             .join(warehouse, condition=_warehouse_join(
-                    None, location, warehouse))
+                    location, warehouse))
             .select(availability.product.as_('product'),
                 availability.on_hand.as_('quantity'),
                 Literal(0.0).as_('consumed'),
@@ -337,12 +337,11 @@ class DashboardTurnoverMixin:
                 condition=move.from_location == from_location.id)
             .join(to_location, condition=move.to_location == to_location.id)
             .join(move_warehouse, condition=_warehouse_join(
-                    None, from_location, move_warehouse))
+                    from_location, move_warehouse))
             .select(move.product.as_('product'),
                 Literal(0.0).as_('quantity'),
                 move.internal_quantity.as_('consumed'),
                 where=move_where))
-        from sql import Union
         union = Union(stock, consumed, all_=True)
         per_product = union.join(cost, 'LEFT',
             condition=(cost.product == union.product)

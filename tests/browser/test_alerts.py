@@ -28,8 +28,8 @@ def test_manager_opens_the_stock_dashboard(
     expand_menu(page, "Alerts & Dashboards", "Stock Dashboard")
     menu_entry(page, "Stock Dashboard").click()
     pane = page.locator('#tabcontent .tab-pane.active')
-    expect(pane.locator('.title[title="Stock Dashboard"]'),
-        "the dashboard tab did not open").to_be_visible()
+    expect(pane.get_by_text("Inventory / Alerts & Dashboards / "
+        "Stock Dashboard"), "the dashboard tab did not open").to_be_visible()
     # the board draws each action in its own frame
     for title in ["Stock Quantity and Value", "Stock Age", "Open Alerts",
             "Near-Expiry Value", "Turnover and Days of Cover by Category"]:
@@ -42,6 +42,11 @@ def test_manager_opens_the_stock_dashboard(
         has=page.locator('td[data-title]'))
     expect(alerts.first, "the board lists no open alert") \
         .to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Processing"), "the board is still loading") \
+        .to_be_hidden(timeout=30_000)
+    # the board scrolled while its charts loaded: show it from the top
+    page.evaluate("""() => document.querySelectorAll(
+        '#tabcontent .tab-pane.active *').forEach(e => { e.scrollTop = 0; })""")
     page.wait_for_timeout(1500)
     page.screenshot(path=artifacts_dir / 'browser-alerts-dashboard.png')
     if os.environ.get('UPDATE_README_IMG') or not README_IMG.exists():
