@@ -45,8 +45,8 @@ def test_manager_opens_the_stock_dashboard(
     expect(page.get_by_text("Processing"), "the board is still loading") \
         .to_be_hidden(timeout=30_000)
     # the board scrolled while its charts loaded: show it from the top
-    page.evaluate("""() => document.querySelectorAll(
-        '#tabcontent .tab-pane.active *').forEach(e => { e.scrollTop = 0; })""")
+    page.evaluate("""() => document.querySelectorAll('*').forEach(
+        e => { if (e.scrollTop) { e.scrollTop = 0; } })""")
     page.wait_for_timeout(1500)
     page.screenshot(path=artifacts_dir / 'browser-alerts-dashboard.png')
     if os.environ.get('UPDATE_README_IMG') or not README_IMG.exists():
