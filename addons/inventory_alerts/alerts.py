@@ -850,10 +850,24 @@ class Move(metaclass=PoolMeta):
 
     @classmethod
     def _queue_alert_evaluation(cls, moves):
-        Product = Pool().get('product.product')
+        """Queue the evaluation of the moved products' thresholds; nothing
+        is queued when no threshold can apply to them (one indexed query),
+        so a database without thresholds gets no extra task."""
+        pool = Pool()
+        Product = pool.get('product.product')
+        Threshold = pool.get('stock.threshold')
         product_ids = sorted({m.product.id for m in moves})
-        if product_ids and not Transaction().context.get(
+        if not product_ids or Transaction().context.get(
                 'skip_stock_alerts'):
+            return
+        threshold = Threshold.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*threshold.select(threshold.id,
+                where=(threshold.active == True)  # noqa: E712
+                & (threshold.product.in_(product_ids)
+                    | (threshold.category != Null)),
+                limit=1))
+        if cursor.fetchone():
             Product.__queue__.evaluate_stock_alerts(
                 Product.browse(product_ids))
 
