@@ -237,6 +237,7 @@ def generate(scale=1, progress=None):
         summary['approval rules'] = _create_approvals(purchases)
         summary['sales channels'] = _create_api_access(company, warehouse)
         summary['sales'] = len(sales)
+        summary['stock alerts'] = _create_alerts_demo(company, warehouse)
         progress('demo', 7, len(steps))
 
         if scale > 1:
@@ -1242,3 +1243,8 @@ def generate_bulk(company, warehouse, products, bins, moves, progress=None):
     summary['seconds'] = time.monotonic() - start
     return summary
 
+
+def _create_alerts_demo(company, warehouse):
+    "Thresholds, alert rules and their first alerts (inventory_alerts)"
+    from trytond.modules.inventory_alerts.demo import create_demo
+    return create_demo(company, warehouse)
