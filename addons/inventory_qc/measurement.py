@@ -44,7 +44,7 @@ def parse_entry(kind, value, unit=None):
     >>> parse_entry('float', '12.5 cm', 'mm')
     Traceback (most recent call last):
     ...
-    measurement.EntryError: unit: '12.5 cm'
+    trytond.modules.inventory_qc.measurement.EntryError: unit: '12.5 cm'
     """
     if value is None or (isinstance(value, str) and not value.strip()):
         raise EntryError('empty', value)
