@@ -161,6 +161,10 @@ class Control(metaclass=PoolMeta):
 
     supplier = fields.Many2One(
         'party.party', "Supplier", ondelete='CASCADE',
+        context={
+            'company': Eval('company', Eval('context', {}).get('company')),
+            },
+        depends={'company'},
         help="Only receipts from this supplier; empty for all suppliers.")
     inspection_level = fields.Selection(
         [(l, l) for l in sampling.LEVELS], "Inspection Level",
@@ -276,6 +280,7 @@ class Inspection(metaclass=PoolMeta):
 
     product = fields.Many2One(
         'product.product', "Product", readonly=True,
+        context={'company': Eval('company', -1)}, depends={'company'},
         help="The product inspected.")
     lot = fields.Many2One(
         'stock.lot', "Lot", readonly=True, ondelete='RESTRICT',
@@ -290,6 +295,7 @@ class Inspection(metaclass=PoolMeta):
         help="Where the lot waits for the decision.")
     supplier = fields.Many2One(
         'party.party', "Supplier", readonly=True,
+        context={'company': Eval('company', -1)}, depends={'company'},
         help="The supplier who delivered the lot.")
     shipment = fields.Many2One(
         'stock.shipment.in', "Supplier Shipment", readonly=True,
@@ -460,7 +466,8 @@ class Inspection(metaclass=PoolMeta):
         inspection.unit = move.unit
         inspection.location = move.to_location
         inspection.supplier = shipment.supplier
-        inspection.shipment = shipment
+        if getattr(shipment, '__name__', None) == 'stock.shipment.in':
+            inspection.shipment = shipment
         inspection.severity = 'skip' if skip else severity
         inspection.sample_letter = plan.letter
         inspection.sample_size = 0 if skip else plan.sample_size
@@ -904,8 +911,10 @@ class SupplierQuality(ModelSQL, ModelView):
     __name__ = 'quality.supplier.report'
 
     supplier = fields.Many2One('party.party', "Supplier",
+        context={'company': Eval('context', {}).get('company')},
         help="The supplier.")
     product = fields.Many2One('product.product', "Product",
+        context={'company': Eval('context', {}).get('company')},
         help="The product.")
     inspections = fields.Integer("Inspections",
         help="The lots decided in the period.")
