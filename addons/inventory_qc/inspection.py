@@ -177,6 +177,10 @@ class Control(metaclass=PoolMeta):
         "Switching Rules",
         help="Switch between normal, tightened and reduced inspection by "
         "the supplier's history (ISO 2859-1 clause 9).")
+    photo_required = fields.Boolean(
+        "Photo Required",
+        help="A photo (an attachment of the inspection) is needed before "
+        "the decision.")
     skip_lot_after = fields.Integer(
         "Skip-Lot After",
         domain=['OR', ('skip_lot_after', '=', None),
@@ -510,6 +514,7 @@ class Inspection(metaclass=PoolMeta):
 
     @classmethod
     def _check_decidable(cls, inspections, decision):
+        Attachment = Pool().get('ir.attachment')
         for inspection in inspections:
             if not inspection.location:
                 continue
@@ -539,6 +544,14 @@ class Inspection(metaclass=PoolMeta):
                             'inventory_qc.msg_entry_%s' % error.code,
                             value=value, check=point.string,
                             unit=point.unit.symbol if point.unit else ''))
+            if (inspection.control.photo_required
+                    and inspection.severity != 'skip'
+                    and not Attachment.search([
+                            ('resource', '=', str(inspection)),
+                            ], limit=1)):
+                raise UserError(gettext(
+                        'inventory_qc.msg_photo_missing',
+                        inspection=inspection.rec_name))
             if missing and inspection.severity != 'skip':
                 raise UserError(gettext(
                         'inventory_qc.msg_checks_missing',

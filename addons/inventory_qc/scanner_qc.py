@@ -124,8 +124,7 @@ class InspectStep(Step):
             lines.append({
                     'product': point.string,
                     'status': 'done' if value is not None else 'pending',
-                    'status_label': ('' if value is None
-                        else str(value)),
+                    'status_label': _label(point, value),
                     })
         state = {'inspection': inspection.id}
         actions = [{'value': '__cancel__',
@@ -159,3 +158,15 @@ class InspectStep(Step):
                     inspection.lot.rec_name if inspection.lot else None,
                     inspection.instruction]))
         return screen
+
+
+def _label(point, value):
+    "How an entered value is shown: ✓/✗, a measurement with its unit"
+    if value is None:
+        return ''
+    if point.type_ == 'boolean':
+        return '✓' if value else '✗'
+    if isinstance(value, (int, float)):
+        text = f'{value:g}'
+        return f'{text} {point.unit.symbol}' if point.unit else text
+    return str(value)
