@@ -211,21 +211,29 @@ class Control(metaclass=PoolMeta):
         return True
 
     @classmethod
-    def plan_for(cls, product, supplier, company):
+    def plan_for(cls, product, supplier, company, controls=None):
         """Return the inspection plan for a receipt of product from
         supplier: the most specific active one (product, then category,
-        with the supplier before without), or None."""
-        controls = cls.search([
-                ('operations', 'in', QUARANTINE_OPERATION),
-                ('company', 'in', [company.id, None]),
-                ('supplier', 'in', [supplier.id if supplier else -1, None]),
-                ])
-        matching = [c for c in controls if c.match({'product': product.id})]
+        with the supplier before without), or None.  ``controls``: the
+        candidate plans when already read (one search per receipt)."""
+        if controls is None:
+            controls = cls.quarantine_plans(company)
+        matching = [c for c in controls
+            if c.supplier in {None, supplier}
+            and c.match({'product': product.id})]
         if not matching:
             return None
         return min(matching, key=lambda c: (
                 c.product is None, c.product_category is None,
                 c.supplier is None, c.id))
+
+    @classmethod
+    def quarantine_plans(cls, company):
+        "Return the active plans of receipts into quarantine of company"
+        return cls.search([
+                ('operations', 'in', QUARANTINE_OPERATION),
+                ('company', 'in', [company.id, None]),
+                ])
 
     def severity_for(self, supplier):
         """Return (severity, skip) for the next lot of supplier by replaying
@@ -435,16 +443,26 @@ class Inspection(metaclass=PoolMeta):
         Location = pool.get('stock.location')
         letters = plans = None
         to_do, inspections = [], []
+        controls, severities = {}, {}
         for shipment in shipments:
             warehouse = shipment.warehouse
             bin_ = None
+            company = shipment.company
+            if company not in controls:
+                controls[company] = Control.quarantine_plans(company)
+            if not controls[company]:
+                continue
             for move in shipment.inventory_moves:
                 if move.state != 'draft':
                     continue
-                control = Control.plan_for(
-                    move.product, shipment.supplier, shipment.company)
+                control = Control.plan_for(move.product, shipment.supplier,
+                    company, controls=controls[company])
                 if not control:
                     continue
+                # The lots of one receipt share the supplier's severity
+                key = (control, shipment.supplier)
+                if key not in severities:
+                    severities[key] = control.severity_for(shipment.supplier)
                 if bin_ is None:
                     bin_ = Location.quarantine_bin(warehouse)
                 move.to_location = bin_
@@ -453,7 +471,8 @@ class Inspection(metaclass=PoolMeta):
                     letters = pool.get('quality.sampling.letter').rows()
                     plans = pool.get('quality.sampling.plan').tables()
                 inspections.append(cls._from_receipt(
-                        control, shipment, move, letters, plans))
+                        control, shipment, move, letters, plans,
+                        severities[key]))
         if to_do:
             Move.save(to_do)
             with Transaction().set_context(_qc_decision=True):
@@ -462,8 +481,9 @@ class Inspection(metaclass=PoolMeta):
         return inspections
 
     @classmethod
-    def _from_receipt(cls, control, shipment, move, letters, plans):
-        severity, skip = control.severity_for(shipment.supplier)
+    def _from_receipt(cls, control, shipment, move, letters, plans,
+            severity=None):
+        severity, skip = severity or control.severity_for(shipment.supplier)
         lot_size = max(1, int(round(move.internal_quantity)))
         plan = sampling.sampling_plan(
             lot_size, control.inspection_level or 'II',
