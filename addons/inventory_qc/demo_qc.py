@@ -35,7 +35,8 @@ def create_demo(company):
                         'inspection_level': 'II',
                         'aql': '1.0',
                         'points': [('create', [{
-                                        'name': 'seal', 'string': "Seal intact",
+                                        'name': 'seal',
+                                        'string': "Seal intact",
                                         'type_': 'boolean',
                                         }, {
                                         'name': 'weight',

@@ -17,6 +17,7 @@ Nothing else may take stock out of a quarantine bin.
 """
 import datetime as dt
 import json
+
 from sql import Null
 from sql.aggregate import Count, Min, Sum
 from sql.conditionals import Case, Coalesce

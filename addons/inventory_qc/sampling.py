@@ -123,8 +123,9 @@ def single_plan(letter, aql, severity, plans):
     >>> plans = {('normal', 'J'): (80, {1.0: (2, 3)}),
     ...     ('normal', 'K'): (125, {1.0: (3, 4), 0.1: 'down'}),
     ...     ('normal', 'L'): (200, {1.0: (5, 6), 0.1: (0, 1)})}
-    >>> single_plan('K', 0.1, 'normal', plans)
-    Plan(letter='L', severity='normal', aql=0.1, sample_size=200, accept=0, reject=1, full=False)
+    >>> plan = single_plan('K', 0.1, 'normal', plans)
+    >>> plan.letter, plan.sample_size, plan.accept, plan.reject
+    ('L', 200, 0, 1)
     """
     if severity not in SEVERITIES:
         raise SamplingError('severity', severity)
