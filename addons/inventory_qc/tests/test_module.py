@@ -41,5 +41,62 @@ class InventoryQcTestCase(
         self.assertEqual(inspection.instruction,
             "Inspect 13 units; accept if at most 0 defective.")
 
+    @with_transaction()
+    def test_switching_and_skip_lot_from_history(self):
+        """A supplier's decided lots switch the next one to reduced
+        inspection, then to skip-lot every second lot"""
+        import datetime as dt
+        from trytond.modules.company.tests import create_company, set_company
+        pool = Pool()
+        Control = pool.get('quality.control')
+        Inspection = pool.get('quality.inspection')
+        Party = pool.get('party.party')
+        Location = pool.get('stock.location')
+        company = create_company()
+        with set_company(company):
+            supplier, = Party.create([{'name': "Clean Supplier"}])
+            control, = Control.create([{
+                        'name': "Plan", 'company': company.id,
+                        'operations': ['stock.shipment.in:quarantine'],
+                        'skip_lot_after': 10,
+                        'points': [('create', [{
+                                        'name': 'ok', 'string': "OK",
+                                        'type_': 'boolean'}])],
+                        }])
+            storage, = Location.search([('code', '=', 'STO')])
+            start = dt.datetime(2026, 1, 1)
+
+            def decided(count, severity, offset):
+                Inspection.create([{
+                            'company': company.id, 'control': control.id,
+                            'location': storage.id,
+                            'supplier': supplier.id, 'severity': severity,
+                            'decision': 'pass', 'state': 'passed',
+                            'accept_number': 0,
+                            'decided_at': start + dt.timedelta(
+                                days=offset + i),
+                            } for i in range(count)])
+            self.assertEqual(control.severity_for(supplier),
+                ('normal', False))
+            # Ac 0: +2 per accepted lot, the score reaches 30 at 15 lots
+            decided(14, 'normal', 0)
+            self.assertEqual(control.severity_for(supplier),
+                ('normal', False))
+            decided(1, 'normal', 14)
+            self.assertEqual(control.severity_for(supplier),
+                ('reduced', False))
+            decided(10, 'reduced', 15)
+            self.assertEqual(control.severity_for(supplier),
+                ('reduced', True))
+            # After a skipped lot the next one is inspected again
+            decided(1, 'skip', 25)
+            self.assertEqual(control.severity_for(supplier),
+                ('reduced', False))
+            # Switching off: always normal
+            control.switching = False
+            control.save()
+            self.assertEqual(control.severity_for(supplier),
+                ('normal', False))
+
 
 del ModuleTestCase
