@@ -65,33 +65,30 @@ class InventoryQcTestCase(
                         }])
             storage, = Location.search([('code', '=', 'STO')])
             start = dt.datetime(2026, 1, 1)
-
-            def decided(count, severity, offset):
+            self.assertEqual(control.severity_for(supplier),
+                ('normal', False))
+            # Ac 0: +2 per accepted lot, the score reaches 30 at 15 lots;
+            # 10 accepted lots at reduced qualify for skip-lot; after a
+            # skipped lot the next one is inspected again
+            offset = 0
+            for count, severity, expected in [
+                    (14, 'normal', ('normal', False)),
+                    (1, 'normal', ('reduced', False)),
+                    (10, 'reduced', ('reduced', True)),
+                    (1, 'skip', ('reduced', False))]:
                 Inspection.create([{
                             'company': company.id, 'control': control.id,
                             'location': storage.id,
                             'supplier': supplier.id, 'severity': severity,
                             'decision': 'pass', 'state': 'passed',
                             'accept_number': 0,
-                            'decided_at': start + dt.timedelta(
-                                days=offset + i),
+                            'decided_at': (
+                                start + dt.timedelta(days=offset + i)),
                             } for i in range(count)])
-            self.assertEqual(control.severity_for(supplier),
-                ('normal', False))
-            # Ac 0: +2 per accepted lot, the score reaches 30 at 15 lots
-            decided(14, 'normal', 0)
-            self.assertEqual(control.severity_for(supplier),
-                ('normal', False))
-            decided(1, 'normal', 14)
-            self.assertEqual(control.severity_for(supplier),
-                ('reduced', False))
-            decided(10, 'reduced', 15)
-            self.assertEqual(control.severity_for(supplier),
-                ('reduced', True))
-            # After a skipped lot the next one is inspected again
-            decided(1, 'skip', 25)
-            self.assertEqual(control.severity_for(supplier),
-                ('reduced', False))
+                offset += count
+                self.assertEqual(
+                    control.severity_for(supplier), expected,
+                    msg=f"after {offset} lots")
             # Switching off: always normal
             control.switching = False
             control.save()
