@@ -238,6 +238,7 @@ def generate(scale=1, progress=None):
         summary['sales channels'] = _create_api_access(company, warehouse)
         summary['sales'] = len(sales)
         summary['stock alerts'] = _create_alerts_demo(company, warehouse)
+        summary['inspections'] = _create_qc_demo(company)
         progress('demo', 7, len(steps))
 
         if scale > 1:
@@ -252,6 +253,16 @@ def generate(scale=1, progress=None):
                     summary[key] = summary.get(key, 0) + value
     summary['seconds'] = time.monotonic() - start
     return summary
+
+
+def _create_qc_demo(company):
+    "The quality gate's demo (inventory_qc), when that module is activated"
+    try:
+        from trytond.modules.inventory_qc.demo_qc import create_demo
+        Pool().get('quality.inspection')
+    except (ImportError, KeyError):
+        return 0
+    return create_demo(company)
 
 
 def _create_company():
