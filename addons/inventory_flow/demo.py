@@ -237,6 +237,7 @@ def generate(scale=1, progress=None):
         summary['approval rules'] = _create_approvals(purchases)
         summary['sales channels'] = _create_api_access(company, warehouse)
         summary['sales'] = len(sales)
+        summary['orders to pack'] = len(_create_pack_demo(company, warehouse))
         progress('demo', 7, len(steps))
 
         if scale > 1:
@@ -1242,3 +1243,25 @@ def generate_bulk(company, warehouse, products, bins, moves, progress=None):
     summary['seconds'] = time.monotonic() - start
     return summary
 
+
+def _create_pack_demo(company, warehouse):
+    """Box types for the pack station and one order picked and waiting
+    to be packed (C4): the last reserved web order, with the demo
+    carrier, picked without a wave.  Return the shipments picked."""
+    pool = Pool()
+    BoxType = pool.get('stock.package.type')
+    Carrier = pool.get('carrier')
+    Sale = pool.get('sale.sale')
+    ShipmentOut = pool.get('stock.shipment.out')
+    BoxType.create([{'name': name} for name in
+            ["Box S 30×20×10 cm", "Box M 40×30×20 cm", "Envelope"]])
+    carriers = Carrier.search([], limit=1)
+    sales = Sale.search([('reference', 'like', 'DEMO-WEB-%')],
+        order=[('id', 'DESC')], limit=1)
+    shipments = [s for sale in sales for s in sale.shipments
+        if s.state == 'assigned']
+    if shipments:
+        if carriers:
+            ShipmentOut.write(shipments, {'carrier': carriers[0].id})
+        ShipmentOut.pick(shipments)
+    return shipments
