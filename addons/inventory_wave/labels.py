@@ -295,7 +295,7 @@ def carrier_label(canvas, template, page, label):
     if shows(template, 'ship_to'):
         y = draw_text(canvas, margin, y, template.get('labels', {}).get(
                 'ship_to', 'TO'), size * 0.8, bold=True)
-        y = draw_text(canvas, margin, y - 2, label.get('ship_to'),
+        y = draw_text(canvas, margin, y - size * 0.5, label.get('ship_to'),
             size * 1.4, bold=True, width=width)
     canvas.line(margin, y, page.width - margin, y)
     y -= size * 1.4

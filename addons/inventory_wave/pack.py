@@ -543,35 +543,43 @@ class Configuration(metaclass=PoolMeta):
 
 # --- the scanner step ------------------------------------------------------
 
+#: A tote label: "T7", "TOTE-7", "Tote 7"
+TOTE = re.compile(r'^(?:TOTE[- ]?|T)(\d{1,6})$', re.IGNORECASE)
+
+
 def find_shipment(value):
-    """The shipment of a tote (of an open or done batch), a shipment
-    number or an order reference."""
+    """The shipment of a tote label ("T7", "TOTE-7"), a shipment number,
+    an order reference or a sale number; a bare number that is no
+    shipment number is taken as a tote.  Among the shipments of a tote,
+    the latest picked one."""
     pool = Pool()
     Shipment = pool.get('stock.shipment.out')
     Line = pool.get('stock.wave.batch.line')
+    Sale = pool.get('sale.sale')
+
+    def tote(number):
+        lines = Line.search([
+                ('tote', '=', int(number)),
+                ('shipment.state', '=', 'picked'),
+                ], order=[('id', 'DESC')], limit=1)
+        return lines[0].shipment if lines else None
+
+    match = TOTE.match(value)
+    if match and (shipment := tote(match.group(1))):
+        return shipment
     shipments = Shipment.search(['OR',
             ('number', '=', value),
             ('reference', '=', value),
             ], order=[('id', 'DESC')], limit=1)
     if shipments:
         return shipments[0]
-    if value.isdigit() or value.upper().startswith('T'):
-        tote = int(value.lstrip('Tt') or 0)
-        lines = Line.search([
-                ('tote', '=', tote),
-                ('shipment.state', '=', 'picked'),
-                ], order=[('id', 'DESC')], limit=1)
-        if lines:
-            return lines[0].shipment
-    Sale = pool.get('sale.sale')
-    sales = Sale.search(['OR', ('number', '=', value),
-            ('reference', '=', value)], limit=1)
-    for sale in sales:
-        for shipment in sale.shipments:
-            if shipment.state == 'picked':
-                return shipment
-        if sale.shipments:
-            return sale.shipments[0]
+    if value.isdigit() and (shipment := tote(value)):
+        return shipment
+    for sale in Sale.search(['OR', ('number', '=', value),
+                ('reference', '=', value)], limit=1):
+        shipments = sorted(sale.shipments, key=lambda s: s.state != 'picked')
+        if shipments:
+            return shipments[0]
     raise ScanFailure('unknown_order', gettext(
             'inventory_wave.msg_pack_unknown_order', value=value),
         HTTPStatus.NOT_FOUND)
@@ -625,7 +633,14 @@ class PackStep(Step):
                         'inventory_wave.msg_pack_package_empty'))
             return self._weight(shipment, package), False
         if value.startswith('__box__:'):
-            box = Type(int(value.split(':', 1)[1]))
+            boxes = Type.search([
+                    ('id', '=', int(value.split(':', 1)[1] or 0)
+                        if value.split(':', 1)[1].isdigit() else -1)])
+            if not boxes:
+                raise ScanFailure('unknown_box', gettext(
+                        'inventory_wave.msg_pack_expected_item',
+                        value=value))
+            box, = boxes
             package = new_package(shipment, box)
             return self._items(shipment, gettext(
                     'inventory_wave.msg_pack_box', package=package.rec_name,
@@ -667,6 +682,7 @@ class PackStep(Step):
         Package = Pool().get('stock.package')
         packages = Package.search([('shipment', '=', str(shipment))])
         return ' · '.join(filter(None, [shipment.rec_name,
+                    shipment.reference,
                     shipment.customer.rec_name if shipment.customer
                     else None,
                     gettext('inventory_wave.msg_pack_packages',

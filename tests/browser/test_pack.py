@@ -12,6 +12,13 @@ PDF.
 
 Screenshots: tests/artifacts/pack-*.png.
 """
+import base64
+import re
+import shutil
+import subprocess
+import urllib.request
+
+import pytest
 from playwright.sync_api import expect
 
 from test_approval import rpc
@@ -49,6 +56,17 @@ def order_to_pack(server):
             int(m['quantity'])) for m in moves if m['quantity']]
     assert lines and all(g for g, _, _ in lines), lines
     return shipment, lines
+
+
+def document(server, login, kind, shipment_id):
+    "The PDF of the pack station's document route, as login"
+    request = urllib.request.Request(
+        f'{server.url}{server.name}/scanner/document/{kind}/{shipment_id}',
+        headers={'Authorization': 'Basic ' + base64.b64encode(
+                f'{login}:{login}'.encode()).decode()})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.headers['Content-Type'] == 'application/pdf'
+        return response.read()
 
 
 def item_scan(gtin, lot):
@@ -151,9 +169,30 @@ def test_pack_an_order_at_the_desk(demo_server, chromium_page, artifacts_dir):
     with page.context.expect_page() as popup:
         link.click()
     label = popup.value
-    label.wait_for_url('blob:*')
-    assert label.url.startswith('blob:'), label.url
+    # a PDF viewer tab never fires "load" headless: the navigation is enough
+    label.wait_for_url(re.compile(r'^blob:'), wait_until='commit')
+    head = page.evaluate('''async (url) => {
+        const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+        return [String.fromCharCode(...bytes.slice(0, 4)), bytes.length];
+        }''', label.url)
+    assert head[0] == '%PDF' and head[1] > 1000, head
     label.close()
+
+    # --- the label's barcode is the package's SSCC ---------------------------
+    pdf = document(server, 'operator', 'carrier_label', shipment['id'])
+    (artifacts_dir / 'pack-carrier-label.pdf').write_bytes(pdf)
+    if shutil.which('pdftoppm'):
+        subprocess.run(['pdftoppm', '-r', '100', '-png', '-singlefile',
+                artifacts_dir / 'pack-carrier-label.pdf',
+                artifacts_dir / 'pack-carrier-label'], check=True)
+        zxingcpp = pytest.importorskip('zxingcpp')
+        from PIL import Image
+        subprocess.run(['pdftoppm', '-r', '200', '-png', '-singlefile',
+                artifacts_dir / 'pack-carrier-label.pdf',
+                artifacts_dir / 'pack-carrier-label-200'], check=True)
+        with Image.open(artifacts_dir / 'pack-carrier-label-200.png') as image:
+            codes = [r.text for r in zxingcpp.read_barcodes(image)]
+        assert codes == ['(00)' + packages[0]['sscc']], codes
 
     # --- the same page on a handheld -----------------------------------------
     page.set_viewport_size(PHONE)
