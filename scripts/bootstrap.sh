@@ -43,7 +43,7 @@ apt_install() {
         || die "apt-get install ${missing[*]} failed"
 }
 if [ $want_system = 1 ]; then
-    apt_install postgresql chromium fonts-noto-cjk
+    apt_install postgresql chromium fonts-noto-cjk poppler-utils
 fi
 command -v "$PYTHON" >/dev/null || die "$PYTHON not found (install python3 and python3-venv)"
 command -v npm >/dev/null || apt_install npm

@@ -239,6 +239,7 @@ def generate(scale=1, progress=None):
         summary['sales'] = len(sales)
         summary['stock alerts'] = _create_alerts_demo(company, warehouse)
         summary['inspections'] = _create_qc_demo(company)
+        summary['orders to pack'] = len(_create_pack_demo(company, warehouse))
         progress('demo', 7, len(steps))
 
         if scale > 1:
@@ -1259,3 +1260,26 @@ def _create_alerts_demo(company, warehouse):
     "Thresholds, alert rules and their first alerts (inventory_alerts)"
     from trytond.modules.inventory_alerts.demo import create_demo
     return create_demo(company, warehouse)
+
+
+def _create_pack_demo(company, warehouse):
+    """Box types for the pack station and one order picked and waiting
+    to be packed (C4): the last reserved web order, with the demo
+    carrier, picked without a wave.  Return the shipments picked."""
+    pool = Pool()
+    BoxType = pool.get('stock.package.type')
+    Carrier = pool.get('carrier')
+    Sale = pool.get('sale.sale')
+    ShipmentOut = pool.get('stock.shipment.out')
+    BoxType.create([{'name': name} for name in
+            ["Box S 30×20×10 cm", "Box M 40×30×20 cm", "Envelope"]])
+    carriers = Carrier.search([], limit=1)
+    sales = Sale.search([('reference', 'like', 'DEMO-WEB-%')],
+        order=[('id', 'DESC')], limit=1)
+    shipments = [s for sale in sales for s in sale.shipments
+        if s.state == 'assigned']
+    if shipments:
+        if carriers:
+            ShipmentOut.write(shipments, {'carrier': carriers[0].id})
+        ShipmentOut.pick(shipments)
+    return shipments

@@ -8,6 +8,17 @@ from . import picklist
 from .pick import bin_label, format_quantity
 
 
+def report_action(report_name, data):
+    "The ir.action.report executed: data's action_id, else by its name"
+    ActionReport = Pool().get('ir.action.report')
+    action_id = data.get('action_id') if data else None
+    if action_id is None:
+        action_report, = ActionReport.search([
+                ('report_name', '=', report_name)], limit=1)
+        return action_report
+    return ActionReport(action_id)
+
+
 class PickList(Report):
     __name__ = 'stock.wave.batch.pick_list'
 
@@ -15,14 +26,8 @@ class PickList(Report):
     def execute(cls, ids, data):
         pool = Pool()
         Batch = pool.get('stock.wave.batch')
-        ActionReport = pool.get('ir.action.report')
         ids = list(map(int, ids))
-        action_id = data.get('action_id') if data else None
-        if action_id is None:
-            action_report, = ActionReport.search([
-                    ('report_name', '=', cls.__name__)], limit=1)
-        else:
-            action_report = ActionReport(action_id)
+        action_report = report_action(cls.__name__, data)
         cls.check_access(action_report, 'stock.wave.batch', ids)
         batches = Batch.browse(ids)
         # One PDF per batch is what pickers take; several batches are

@@ -463,7 +463,50 @@
       button.addEventListener('click', () => action(item));
       actions.appendChild(button);
     });
+    renderLinks(screen.links || []);
     focusScan();
+  }
+
+  // Documents of the step (e.g. the pack station's labels): fetched with
+  // the session header, opened as a PDF in a new tab
+  function renderLinks(items) {
+    const links = $('links');
+    links.replaceChildren();
+    links.hidden = !items.length;
+    items.forEach((item) => {
+      const link = document.createElement('a');
+      link.href = item.url;
+      link.className = 'document';
+      link.target = '_blank';
+      link.textContent = item.label;
+      link.addEventListener('click', (event) => {
+        event.preventDefault();
+        openDocument(item.url);
+      });
+      links.appendChild(link);
+    });
+  }
+
+  async function openDocument(url) {
+    const tab = window.open('', '_blank');
+    try {
+      const response = await fetch(url, {headers: headers(), credentials: 'same-origin'});
+      if (!response.ok) {
+        let data = {};
+        try { data = await response.json(); } catch (error) { data = {}; }
+        if (tab) { tab.close(); }
+        showMessage(data.message || ('HTTP ' + response.status), 'error');
+        beep(false);
+        return;
+      }
+      const blob = await response.blob();
+      const target = URL.createObjectURL(blob);
+      if (tab) { tab.location.href = target; } else { window.location.href = target; }
+    } catch (error) {
+      if (tab) { tab.close(); }
+      showMessage(t('offline'), 'error');
+      beep(false);
+    }
   }
 
   function focusScan() {
