@@ -237,6 +237,7 @@ def generate(scale=1, progress=None):
         summary['approval rules'] = _create_approvals(purchases)
         summary['sales channels'] = _create_api_access(company, warehouse)
         summary['sales'] = len(sales)
+        summary['count tasks'] = _create_count_demo(company, warehouse)
         progress('demo', 7, len(steps))
 
         if scale > 1:
@@ -1200,3 +1201,27 @@ def generate_bulk(company, warehouse, products, bins, moves, progress=None):
     summary['seconds'] = time.monotonic() - start
     return summary
 
+
+def _create_count_demo(company, warehouse):
+    """Cycle counts (B4): a daily capacity and a four-week plan whose
+    first day is the last working day, so that counts are due today (the
+    curated ABC classes of the products are kept: the weekly cron
+    recomputes them from consumption); return the tasks planned."""
+    pool = Pool()
+    Plan = pool.get('stock.count.plan')
+    Configuration = pool.get('stock.count.configuration')
+    Date = pool.get('ir.date')
+    today = Date.today()
+    configuration = Configuration(1)
+    configuration.daily_capacity = 12
+    configuration.save()
+    start = today - dt.timedelta(days=max(0, today.weekday() - 4))
+    plan, = Plan.create([{
+                'name': f'Cycle counts {start:%Y-%m-%d}',
+                'company': company.id,
+                'warehouse': warehouse.id,
+                'start_date': start,
+                'end_date': start + dt.timedelta(days=27),
+                }])
+    Plan.plan([plan])
+    return Plan(plan.id).task_count
