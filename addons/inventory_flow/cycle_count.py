@@ -1174,7 +1174,6 @@ def putaway_question(screen, move, location):
         product=product.rec_name)
     screen['actions'] = [{'value': '__count_yes__',
             'label': gettext('inventory_flow.msg_action_yes')}]
-    screen['input'] = 'quantity'
     return screen
 
 
@@ -1459,18 +1458,20 @@ class CountStep(Step):
             name = product.rec_name
             if lot_id:
                 name += ' · ' + Lot(int(lot_id)).number
+            counted = _format_quantity(float(quantity), product.default_uom)
             lines.append({'product': name,
-                    'counted': _format_quantity(
-                        float(quantity), product.default_uom),
+                    'counted': counted,
                     'status': 'counted',
                     'status_label': gettext(
-                        'inventory_flow.msg_count_status_counted')})
+                        'inventory_flow.msg_count_status_counted',
+                        quantity=counted)})
         bin_ = _bin_label(task.location)
         screen = self.screen(state, gettext(
                 'inventory_flow.msg_prompt_count_item', bin=bin_),
             lines=lines, actions=[
                 {'value': '__finish__',
-                    'label': gettext('inventory_flow.msg_action_finish'),
+                    'label': gettext(
+                        'inventory_flow.msg_action_finish_count'),
                     'confirm': True},
                 {'value': '__cancel__',
                     'label': gettext('inventory_flow.msg_action_cancel')}])
