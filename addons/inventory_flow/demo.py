@@ -1203,18 +1203,14 @@ def generate_bulk(company, warehouse, products, bins, moves, progress=None):
 
 
 def _create_count_demo(company, warehouse):
-    """Cycle counts (B4): a daily capacity and a four-week plan whose
+    """Cycle counts (B4): a four-week plan (default daily capacity) whose
     first day is the last working day, so that counts are due today (the
     curated ABC classes of the products are kept: the weekly cron
     recomputes them from consumption); return the tasks planned."""
     pool = Pool()
     Plan = pool.get('stock.count.plan')
-    Configuration = pool.get('stock.count.configuration')
     Date = pool.get('ir.date')
     today = Date.today()
-    configuration = Configuration(1)
-    configuration.daily_capacity = 12
-    configuration.save()
     start = today - dt.timedelta(days=max(0, today.weekday() - 4))
     plan, = Plan.create([{
                 'name': f'Cycle counts {start:%Y-%m-%d}',

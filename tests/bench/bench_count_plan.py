@@ -115,7 +115,9 @@ def bench_database(args):
     from trytond.pool import Pool
     from trytond.transaction import Transaction
     db_name = os.environ['DB_NAME']
-    with Transaction().start(db_name, 0) as transaction:
+    # the count configuration is a singleton: its creation locks the table
+    with Transaction().start(db_name, 0,
+            _lock_tables=['stock_count_configuration']) as transaction:
         start = time.perf_counter()
         company, warehouse, bins = setup_bins(args.bins)
         company, warehouse = company.id, warehouse.id
