@@ -240,6 +240,7 @@ def generate(scale=1, progress=None):
         summary['stock alerts'] = _create_alerts_demo(company, warehouse)
         summary['inspections'] = _create_qc_demo(company)
         summary['orders to pack'] = len(_create_pack_demo(company, warehouse))
+        summary['count tasks'] = _create_count_demo(company, warehouse)
         progress('demo', 7, len(steps))
 
         if scale > 1:
@@ -1283,3 +1284,24 @@ def _create_pack_demo(company, warehouse):
             ShipmentOut.write(shipments, {'carrier': carriers[0].id})
         ShipmentOut.pick(shipments)
     return shipments
+
+
+def _create_count_demo(company, warehouse):
+    """Cycle counts (B4): a four-week plan (default daily capacity) whose
+    first day is the last working day, so that counts are due today (the
+    curated ABC classes of the products are kept: the weekly cron
+    recomputes them from consumption); return the tasks planned."""
+    pool = Pool()
+    Plan = pool.get('stock.count.plan')
+    Date = pool.get('ir.date')
+    today = Date.today()
+    start = today - dt.timedelta(days=max(0, today.weekday() - 4))
+    plan, = Plan.create([{
+                'name': f'Cycle counts {start:%Y-%m-%d}',
+                'company': company.id,
+                'warehouse': warehouse.id,
+                'start_date': start,
+                'end_date': start + dt.timedelta(days=27),
+                }])
+    Plan.plan([plan])
+    return Plan(plan.id).task_count

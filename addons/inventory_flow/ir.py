@@ -8,6 +8,7 @@ CRON_METHODS = [
     ('purchase.purchase|approval_remind_escalate',
         "Remind and Escalate Purchase Approvals"),
     ('scanner.confirmation|purge', "Purge Old Scanner Confirmations"),
+    ('product.product|compute_abc_classes', "Compute ABC Classes"),
     ]
 
 

@@ -622,6 +622,13 @@ class PutawayStep(Step):
         Location = pool.get('stock.location')
         if value == '__cancel__':
             return self.start(), False
+        if state.get('question') and (value == '__count_yes__' or (
+                    isinstance(value, str)
+                    and QUANTITY.fullmatch(value.strip()))):
+            # The answer to "does the bin now hold N?" is a count (B4)
+            from .cycle_count import answer_putaway_question
+            return answer_putaway_question(
+                self, state['question'], value), True
         if (state.get('move') and isinstance(value, str)
                 and QUANTITY.fullmatch(value.strip())):
             move = self._pending_move(state)
@@ -677,9 +684,10 @@ class PutawayStep(Step):
                 screen['message'] = message
                 screen['level'] = 'success'
                 return screen, True
-        return self.screen({}, gettext(
-                'inventory_flow.msg_prompt_putaway_item'), message,
-            'success'), True
+        from .cycle_count import putaway_question
+        return putaway_question(self.screen({}, gettext(
+                    'inventory_flow.msg_prompt_putaway_item'), message,
+                'success'), move, location), True
 
     def _pending_move(self, state):
         Move = Pool().get('stock.move')

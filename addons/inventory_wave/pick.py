@@ -10,7 +10,7 @@ A short pick (the bin holds less) keeps what was found on the order's
 move, re-allocates the rest from the other bins by the same FEFO/FIFO rule
 as the reservation (``inventory_flow.allocation``), reserves it with the
 same conditional update, inserts the new stops where they cost the least
-walking, and asks for a count of the bin (:class:`BinCountRequest`).
+walking, and records the find as a count of the bin (``stock.count.task``).
 """
 from collections import defaultdict
 from http import HTTPStatus
@@ -127,7 +127,7 @@ def short_pick(shorts, found):
     Move = pool.get('stock.move')
     Reservation = pool.get('stock.reservation')
     Availability = pool.get('stock.availability')
-    CountRequest = pool.get('stock.wave.count.request')
+    CountTask = pool.get('stock.count.task')
     Uom = pool.get('product.uom')
     Date = pool.get('ir.date')
 
@@ -139,20 +139,11 @@ def short_pick(shorts, found):
     with Transaction().set_context(company=first.shipment.company.id):
         today = Date.today()
 
-    # The count request says what the system believed the bin held
-    on_hand = sum(o for o, _, c in Availability.stock_rows(
-            warehouse, [product.id])
-        if c.location == location.id and c.lot == (lot.id if lot else None))
-    CountRequest.create([{
-                'location': location.id,
-                'product': product.id,
-                'lot': lot.id if lot else None,
-                'expected_quantity': _round(on_hand),
-                'found_quantity': Uom.compute_qty(
-                    unit, found, product.default_uom, round=False),
-                'reason': gettext('inventory_wave.msg_count_reason_short'),
-                'task': first.id,
-                }])
+    # The picker's find answers "does the bin hold what the book says?":
+    # recorded as a count of the bin (B4); beyond tolerance it is recounted
+    CountTask.record_answer(location, product, lot,
+        Uom.compute_qty(unit, found, product.default_uom, round=False),
+        'short_pick', origin=first, company=first.shipment.company)
 
     moves = Move.browse([line.move.id for line, _ in shorts if line.move])
     move_of = {m.id: m for m in moves}

@@ -755,55 +755,13 @@ class WaveBatchLine(ModelSQL, ModelView):
         return 'pending'
 
 
-class BinCountRequest(Workflow, ModelSQL, ModelView):
-    "Bin Count Request"
-    __name__ = 'stock.wave.count.request'
-
-    location = fields.Many2One('stock.location', "Bin", required=True,
-        readonly=True, ondelete='CASCADE',
-        help="The bin to count.")
-    product = fields.Many2One('product.product', "Product", required=True,
-        readonly=True, ondelete='CASCADE',
-        help="The product found short.")
-    lot = fields.Many2One('stock.lot', "Lot", readonly=True,
-        ondelete='SET NULL', help="The lot found short.")
-    expected_quantity = fields.Float("Expected Quantity", readonly=True,
-        help="What the bin held according to the system when the picker "
-        "came (default unit of the product).")
-    found_quantity = fields.Float("Found Quantity", readonly=True,
-        help="What the picker could take from the bin.")
-    reason = fields.Char("Reason", readonly=True,
-        help="Why the count is asked for.")
-    task = fields.Many2One('stock.wave.batch.line', "Pick Task",
-        readonly=True, ondelete='SET NULL',
-        help="The pick task that found the bin short.")
-    state = fields.Selection([
-            ('open', "Open"),
-            ('done', "Done"),
-            ], "State", required=True, readonly=True,
-        help="Open until the bin is counted.")
+class CountTask(metaclass=PoolMeta):
+    "A short pick asks for a count of the bin (B4, inventory_flow)"
+    __name__ = 'stock.count.task'
 
     @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        cls._order = [('id', 'DESC')]
-        cls._transitions |= {('open', 'done')}
-        cls._buttons.update({
-                'done': {
-                    'invisible': Eval('state') != 'open',
-                    'depends': ['state'],
-                    },
-                })
-
-    @classmethod
-    def default_state(cls):
-        return 'open'
-
-    @classmethod
-    @ModelView.button
-    @Workflow.transition('done')
-    def done(cls, requests):
-        pass
+    def _get_origin(cls):
+        return super()._get_origin() + ['stock.wave.batch.line']
 
 
 class Cron(metaclass=PoolMeta):

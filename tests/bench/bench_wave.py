@@ -128,29 +128,11 @@ def bench_batching(seed, count):
 
 
 def bench_database(args):
-    if os.environ['TRYTOND_DATABASE_URI'].startswith('postgresql'):
-        backend = 'PostgreSQL'
-    else:
-        backend = 'SQLite'
-    os.environ['DB_NAME'] = 'bench_wave'
-    import importlib
-    import trytond.tests.test_tryton as test_tryton
-    from trytond import config
-    config.set('database', 'uri', os.environ['TRYTOND_DATABASE_URI'])
-    if backend == 'SQLite':
-        path = os.path.join(ROOT, 'var', 'bench')
-        os.makedirs(path, exist_ok=True)
-        config.set('database', 'path', path)
-    importlib.reload(test_tryton)
-    from trytond.modules.inventory_flow.tests.tools import SUITE_MODULES
+    from benchdb import fresh_database
+    backend = fresh_database('bench_wave')
     from trytond.pool import Pool
     from trytond.transaction import Transaction
     db_name = os.environ['DB_NAME']
-    test_tryton.drop_db(db_name)
-    start = time.perf_counter()
-    test_tryton.activate_module(SUITE_MODULES)
-    print(f"bench: {backend} database ready in "
-        f"{time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
     with Transaction().start(db_name, 0) as transaction:
         start = time.perf_counter()
         template = setup_orders(args)

@@ -56,6 +56,8 @@ class DemoTestCase(unittest.TestCase):
             self.assertEqual(bin_.warehouse.code, 'WH')
         self.assertEqual(Location.search_count([('zone', '=', 'pick')]), 180)
         self.assertEqual(summary['bins'], 180 + 128 + 2)
+        # Cycle counts planned for four weeks, the first due today (B4)
+        self.assertGreater(summary['count tasks'], 0)
 
         # Products with valid GTINs, found by scanning them
         products = Product.search([('code', 'like', 'DEMO-%')])

@@ -396,13 +396,16 @@ class WaveRouteTestCase(SuiteDatabaseMixin, RouteTestCase):
         self.assertEqual(screen['level'], 'warning')
         self.assertIn('A-02-1-05', screen['message'])
         with Transaction().start(DB_NAME, 0, readonly=True):
-            Request = pool.get('stock.wave.count.request')
+            Task = pool.get('stock.count.task')
             Line = pool.get('stock.wave.batch.line')
-            request, = Request.search([])
+            # The picker's find is recorded as a count of the bin
+            task, = Task.search([('trigger', '=', 'short_pick')])
+            line, = task.lines
             self.assertEqual(
-                (request.location.code, request.lot.number,
-                    request.expected_quantity, request.found_quantity),
-                ('A-02-1-05', 'L1', 5, 1))
+                (task.location.code, line.lot.number,
+                    line.expected_quantity, line.counted_quantity,
+                    task.state),
+                ('A-02-1-05', 'L1', 5, 1, 'recount'))
             pending = Line.search([
                     ('batch.code', '=', code), ('state', '=', 'pending')])
             # FEFO: the rest of lot L1 first, then lot L2
