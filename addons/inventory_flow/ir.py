@@ -8,6 +8,7 @@ CRON_METHODS = [
     ('purchase.purchase|approval_remind_escalate',
         "Remind and Escalate Purchase Approvals"),
     ('scanner.confirmation|purge', "Purge Old Scanner Confirmations"),
+    ('stock.pick_face|replenish_all', "Propose Pick-Face Replenishments"),
     ]
 
 
