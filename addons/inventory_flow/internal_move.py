@@ -57,6 +57,7 @@ class MoveRefused(UserError):
 class PickFace(DeactivableMixin, ModelSQL, ModelView):
     "Pick Face"
     __name__ = 'stock.pick_face'
+    __string__ = "Pick Face"
 
     company = fields.Many2One('company.company', "Company", required=True,
         help="The company that owns the stock.")
@@ -69,6 +70,7 @@ class PickFace(DeactivableMixin, ModelSQL, ModelView):
         'on_change_with_warehouse')
     product = fields.Many2One('product.product', "Product", required=True,
         ondelete='CASCADE', domain=[('type', '=', 'goods')],
+        context={'company': Eval('company', -1)}, depends={'company'},
         help="The product the pick face holds.")
     unit = fields.Function(fields.Many2One('product.uom', "Unit",
             help="The default unit of the product."),
@@ -100,7 +102,7 @@ class PickFace(DeactivableMixin, ModelSQL, ModelView):
             ('location_product_unique', Unique(t, t.location, t.product),
                 'inventory_flow.msg_pick_face_unique'),
             ]
-        cls._order = [('location', 'ASC'), ('product', 'ASC')]
+        cls._order = [('location', 'ASC'), ('product', 'ASC'), ('id', 'ASC')]
         cls._buttons.update({
                 'propose': {
                     'invisible': ~Eval('active', True),
