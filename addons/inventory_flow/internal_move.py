@@ -196,6 +196,38 @@ class PickFace(DeactivableMixin, ModelSQL, ModelView):
         return cls.replenish(cls.search([]))
 
     @classmethod
+    def replenish_for_shipments(cls, shipments):
+        """Evaluate the pick faces of the products the customer shipments
+        (e.g. of a released wave) still need: the quantities of their
+        inventory moves not assigned yet are the demand on the first face
+        of each product in the shipment's warehouse.  Return the move
+        orders created."""
+        pool = Pool()
+        Uom = pool.get('product.uom')
+        demand = defaultdict(float)
+        for shipment in shipments:
+            for move in getattr(shipment, 'inventory_moves', []):
+                if move.state not in {'draft', 'staging'}:
+                    continue
+                demand[shipment.warehouse.id, move.product.id] += (
+                    Uom.compute_qty(move.unit, move.quantity,
+                        move.product.default_uom, round=False))
+        if not demand:
+            return []
+        faces = cls.search([
+                ('product', 'in', list({p for _, p in demand})),
+                ], order=[('location', 'ASC'), ('id', 'ASC')])
+        by_face, seen = {}, set()
+        for face in faces:
+            key = (face.location.warehouse.id if face.location.warehouse
+                else None, face.product.id)
+            if key in demand and key not in seen:
+                seen.add(key)
+                by_face[face.id] = demand[key]
+        chosen = [f for f in faces if f.id in by_face]
+        return cls.replenish(chosen, demand=by_face)
+
+    @classmethod
     def replenish(cls, faces, demand=None):
         """Propose a draft move order from reserve for every face under its
         minimum that has no open replenishment yet; ``demand`` maps a face

@@ -484,6 +484,47 @@ class MoveTestCase(SuiteDatabaseMixin, RouteTestCase):
             # level 10 - 12 = -2: back to 30 needs 32, reserve holds 40
             self.assertEqual([m.quantity for m in order.moves], [32])
 
+    def test_replenishment_for_wave_shipments(self):
+        "The wave hook: what the released shipments still need is demand"
+        with self.start('admin'):
+            pool = Pool()
+            PickFace = pool.get('stock.pick_face')
+            ShipmentOut = pool.get('stock.shipment.out')
+            Party = pool.get('party.party')
+            Location = pool.get('stock.location')
+            Company = pool.get('company.company')
+            company = Company(self.fixture['company'])
+            warehouse = Location(self.fixture['warehouse'])
+            customer, = Party.create([{'name': 'Customer',
+                        'addresses': [('create', [{}])]}])
+            water = self.face('water', 0, 5, 30)
+            shipment = ShipmentOut(company=company, customer=customer,
+                delivery_address=customer.addresses[0], warehouse=warehouse)
+            shipment.on_change_warehouse()
+            output = shipment.warehouse_output
+            shipment.save()
+            ShipmentOut.write([shipment], {
+                        'outgoing_moves': [('create', [{
+                                        'product': self.fixture['water'],
+                                        'unit': water.product.default_uom.id,
+                                        'quantity': 25,
+                                        'from_location': output.id,
+                                        'to_location':
+                                        customer.customer_location.id,
+                                        'company': company.id,
+                                        'unit_price': Decimal(1),
+                                        'currency': company.currency.id,
+                                        }])],
+                        })
+            ShipmentOut.wait([shipment])
+            self.assertEqual(
+                [m.state for m in ShipmentOut(shipment.id).inventory_moves],
+                ['draft'])
+            order, = PickFace.replenish_for_shipments([shipment])
+            # level 10 - 25 = -15: back to 30 needs 45, reserve holds 40
+            self.assertEqual(order.pick_face, water)
+            self.assertEqual([m.quantity for m in order.moves], [40])
+
     def test_pick_face_rules_validated(self):
         "A maximum under the minimum, a duplicate face: refused"
         from trytond.exceptions import UserError
