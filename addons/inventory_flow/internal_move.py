@@ -19,7 +19,6 @@ product; :meth:`PickFace.replenish` (cron, button, wave hook) proposes a
 draft move order from reserve for every face under its minimum, FEFO/FIFO
 by ``replenishment.propose``.  See ``docs/moves.md``.
 """
-import datetime as dt
 from collections import defaultdict
 from http import HTTPStatus
 
@@ -36,7 +35,7 @@ from trytond.transaction import Transaction
 from .replenishment import Face, propose
 from .reservation import _round, _strategy
 from .scanner import (
-    QUANTITY, ScanFailure, Step, _bin_label, _format_quantity,
+    ScanFailure, Step, _bin_label, _format_quantity,
     product_by_gtin, read_quantity, read_scan, register_step)
 
 #: The states of an open move order (the scanner offers them)
@@ -45,13 +44,9 @@ OPEN_STATES = ('draft', 'waiting', 'assigned')
 FORBIDDEN_ZONES = frozenset({'quarantine'})
 
 
-class MoveRefused(UserError):
-    "A move refused: ``code`` for the scanner, the message for the user"
-
-    def __init__(self, code, message, status=HTTPStatus.UNPROCESSABLE_ENTITY):
-        super().__init__(message)
-        self.code = code
-        self.status = status
+class MoveRefused(ScanFailure):
+    """A move refused, on the scanner or not: ``code`` for the client, the
+    message for the user; nothing was written."""
 
 
 class PickFace(DeactivableMixin, ModelSQL, ModelView):
@@ -533,11 +528,7 @@ def create_adhoc_move(source, target, product, lot, quantity):
     pool = Pool()
     Move = pool.get('stock.move')
     Shipment = pool.get('stock.shipment.internal')
-    from .receiving import is_manager
-    if not is_manager():
-        raise MoveRefused('adhoc_forbidden', gettext(
-                'inventory_flow.msg_move_adhoc_forbidden'),
-            HTTPStatus.FORBIDDEN)
+    check_manager()
     warehouse = source.warehouse
     if not warehouse or target.warehouse != warehouse:
         raise MoveRefused('other_warehouse', gettext(
@@ -570,6 +561,25 @@ def create_adhoc_move(source, target, product, lot, quantity):
 
 
 # --- the scanner step -----------------------------------------------------
+
+def check_manager():
+    "Refuse an ad-hoc move to a user outside the warehouse manager group"
+    from .receiving import is_manager
+    if not is_manager():
+        raise MoveRefused('adhoc_forbidden', gettext(
+                'inventory_flow.msg_move_adhoc_forbidden'),
+            HTTPStatus.FORBIDDEN)
+
+
+def scanned_product(source, value):
+    "Return the GS1 scan and the product scanned in the source bin"
+    scan = read_scan(value)
+    if scan.kind == 'text':
+        raise MoveRefused('expected_item', gettext(
+                'inventory_flow.msg_prompt_move_product',
+                bin=_bin_label(source)))
+    return scan, product_by_gtin(scan.gtin)
+
 
 def find_bin(text):
     "Return the bin of a scanned barcode or code, or refuse"
@@ -605,11 +615,6 @@ def _line_label(move):
                 f'{_bin_label(move.to_location)}']))
 
 
-def _refused(error):
-    "Turn a MoveRefused into the scanner's ScanFailure"
-    return ScanFailure(error.code, error.message, error.status)
-
-
 @register_step
 class MoveStep(Step):
     """Move stock between bins by scan: open a move order (its number or
@@ -638,25 +643,18 @@ class MoveStep(Step):
         value = (value or '').strip() if isinstance(value, str) else value
         if value == '__cancel__':
             return self.start(), False
-        try:
-            if state.get('order'):
-                return self._order_scan(state, value)
-            if state.get('adhoc'):
-                return self._adhoc_scan(state, value)
-            return self._open(value), False
-        except MoveRefused as error:
-            raise _refused(error)
+        if state.get('order'):
+            return self._order_scan(state, value)
+        if state.get('adhoc'):
+            return self._adhoc_scan(state, value)
+        return self._open(value), False
 
     # -- opening -----------------------------------------------------------
 
     def _open(self, value):
-        from .receiving import is_manager
         Shipment = Pool().get('stock.shipment.internal')
         if value == '__adhoc__':
-            if not is_manager():
-                raise MoveRefused('adhoc_forbidden', gettext(
-                        'inventory_flow.msg_move_adhoc_forbidden'),
-                    HTTPStatus.FORBIDDEN)
+            check_manager()
             return self._adhoc_screen({'adhoc': True, 'phase': 'source'})
         orders = Shipment.search([('number', '=', value)], limit=1)
         if orders:
@@ -674,10 +672,7 @@ class MoveStep(Step):
         if Location.search([('barcode', '=', value), ('zone', '!=', None)],
                 limit=1):
             # A bin scanned without an order: an ad-hoc move
-            if not is_manager():
-                raise MoveRefused('adhoc_forbidden', gettext(
-                        'inventory_flow.msg_move_adhoc_forbidden'),
-                    HTTPStatus.FORBIDDEN)
+            check_manager()
             return self._adhoc_scan({'adhoc': True, 'phase': 'source'},
                 value)[0]
         raise MoveRefused('unknown_order', gettext(
@@ -710,12 +705,7 @@ class MoveStep(Step):
                     source=location.id)), False
         source = Location(int(state['source']))
         if phase == 'product':
-            scan = read_scan(value)
-            if scan.kind == 'text':
-                raise MoveRefused('expected_item', gettext(
-                        'inventory_flow.msg_prompt_move_product',
-                        bin=_bin_label(source)))
-            product = product_by_gtin(scan.gtin)
+            scan, product = scanned_product(source, value)
             lines = [m for m in pending
                 if m.from_location == source and m.product == product]
             if not lines:
@@ -811,11 +801,7 @@ class MoveStep(Step):
         Location = pool.get('stock.location')
         Product = pool.get('product.product')
         Lot = pool.get('stock.lot')
-        from .receiving import is_manager
-        if not is_manager():
-            raise MoveRefused('adhoc_forbidden', gettext(
-                    'inventory_flow.msg_move_adhoc_forbidden'),
-                HTTPStatus.FORBIDDEN)
+        check_manager()
         phase = state.get('phase', 'source')
         if phase == 'source':
             location = find_bin(value)
@@ -824,12 +810,7 @@ class MoveStep(Step):
                     source=location.id)), False
         source = Location(int(state['source']))
         if phase == 'product':
-            scan = read_scan(value)
-            if scan.kind == 'text':
-                raise MoveRefused('expected_item', gettext(
-                        'inventory_flow.msg_prompt_move_product',
-                        bin=_bin_label(source)))
-            product = product_by_gtin(scan.gtin)
+            scan, product = scanned_product(source, value)
             on_hand, _ = free_quantity(product, source, False)
             if on_hand <= 0:
                 raise MoveRefused('not_in_bin', gettext(
@@ -935,4 +916,4 @@ class MoveStep(Step):
 
 
 __all__ = ['PickFace', 'ShipmentInternal', 'MoveStep', 'execute_move',
-    'create_adhoc_move', 'QUANTITY']
+    'create_adhoc_move']
