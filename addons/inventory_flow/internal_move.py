@@ -630,8 +630,11 @@ class MoveStep(Step):
 
     def start(self, message=None, level='info'):
         from .receiving import is_manager
-        actions = [{'value': s.number,
-                'label': f'{s.number} · {len(s.pending_moves())}'}
+        actions = [{'value': s.number, 'label': ' · '.join(filter(None, [
+                            s.number, s.reference or (
+                                '→ ' + _bin_label(s.pick_face.location)
+                                if s.pick_face else None),
+                            str(len(s.pending_moves()))]))}
             for s in open_move_orders()]
         if is_manager():
             actions.append({'value': '__adhoc__',

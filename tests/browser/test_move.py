@@ -13,16 +13,12 @@ Screenshots: tests/artifacts/move-*.png.
 """
 from playwright.sync_api import expect
 
-from test_approval import rpc
+from test_pick import as_manager
 from test_scanner import (
     count_answers, demo_server, message, open_scanner, sign_in, start_step,
     wedge_scan)
 
 __all__ = ['demo_server']  # the fixture, imported for pytest
-
-
-def as_manager(server, method, *params):
-    return rpc(server, 'manager', 'manager', method, *params)
 
 
 def shot(page, artifacts_dir, name):

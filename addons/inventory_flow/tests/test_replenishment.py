@@ -9,32 +9,17 @@ from trytond.modules.inventory_flow import replenishment
 from trytond.modules.inventory_flow.allocation import Candidate
 from trytond.modules.inventory_flow.replenishment import (
     Face, need, propose)
+from trytond.modules.inventory_flow.tests.test_allocation import (
+    TODAY, candidates)
 
 # Pure code: run once, not again on each database backend (tests/run.py)
 BACKEND_INDEPENDENT = True
-
-TODAY = dt.date(2026, 11, 25)
-
-candidates = st.lists(
-    st.builds(
-        Candidate,
-        key=st.integers(0, 10 ** 6),
-        location=st.sampled_from(['P-01', 'R-01', 'R-02', 'Q-01']),
-        lot=st.one_of(st.none(), st.sampled_from(['L1', 'L2', 'L3'])),
-        available=st.integers(-3, 50),
-        expiry=st.one_of(st.none(), st.dates(
-                TODAY - dt.timedelta(days=30), TODAY + dt.timedelta(days=90))),
-        received=st.one_of(st.none(), st.dates(
-                TODAY - dt.timedelta(days=200), TODAY)),
-        zone=st.sampled_from(['pick', 'reserve', 'quarantine', None]),
-        blocked=st.booleans()),
-    max_size=10, unique_by=lambda c: c.key)
 
 faces = st.lists(
     st.builds(
         lambda key, minimum, extra, on_hand, reserved, demand: Face(
             key, 'p', minimum, minimum + extra, on_hand, min(reserved,
-                on_hand), demand, location='P-01'),
+                on_hand), demand, location='A-01'),
         st.integers(0, 1000), st.integers(0, 30), st.integers(0, 50),
         st.integers(0, 60), st.integers(0, 20), st.integers(0, 10)),
     max_size=4, unique_by=lambda f: f.key)
