@@ -97,8 +97,9 @@ class MoveConcurrencyTestCase(SuiteDatabaseMixin, RouteTestCase):
             return 'refused'
         return 'moved'
 
-    def reserve(self, product_id):
-        "What the order intake and its processing do for one line"
+    def reserve(self, product_id, delay=0):
+        """What the order intake and its processing do for one line; after
+        ``delay`` seconds between its read and its write"""
         pool = Pool()
         Availability = pool.get('stock.availability')
         Move = pool.get('stock.move')
@@ -107,6 +108,8 @@ class MoveConcurrencyTestCase(SuiteDatabaseMixin, RouteTestCase):
         rows = Availability.search([
                 ('product', '=', product_id),
                 ('location', '=', self.fixture['pick'][0])])
+        # the read saw the stock; the move may commit before the write
+        time.sleep(delay)
         if not rows or not Availability.reserve_row(rows[0].id, ORDER):
             return 'refused'
         customer, = Location.search([('code', '=', 'CUS')])
@@ -130,18 +133,26 @@ class MoveConcurrencyTestCase(SuiteDatabaseMixin, RouteTestCase):
             barrier = threading.Barrier(2)
             result = {}
 
+            first = {'order': True, 'move': True}
+
             def run(name, user, func):
                 try:
                     def body():
-                        barrier.wait(timeout=30)
-                        if name == 'order' and index % 2:
-                            # give the move a head start every other round
-                            time.sleep(0.5)
+                        # the first attempts start together; a retry (after
+                        # a serialization failure) goes on alone
+                        attempt, first[name] = first[name], False
+                        if attempt:
+                            barrier.wait(timeout=60)
+                        if name == 'order':
+                            # every other round the order's first attempt
+                            # reads, waits, then writes: the move commits
+                            # in between
+                            delay = 3 if index % 2 and attempt else 0
+                            return func(product_id, delay)
                         return func(product_id)
                     result[name] = self.run_transaction(user, body)
                 except threading.BrokenBarrierError:
-                    result[name] = self.run_transaction(
-                        user, lambda: func(product_id))
+                    errors.append(f"round {index}: barrier broken")
                 except Exception as exception:
                     errors.append(exception)
 
@@ -174,6 +185,8 @@ class MoveConcurrencyTestCase(SuiteDatabaseMixin, RouteTestCase):
                     self.assertEqual((row.on_hand, row.reserved),
                         (STOCK, ORDER))
         # both outcomes happen: the race is real, not serialised by chance
+        self.assertTrue(any(o[0] == 'moved' for o in outcomes), outcomes)
+        self.assertTrue(any(o[1] == 'reserved' for o in outcomes), outcomes)
         print(f"\nmove won {sum(o[0] == 'moved' for o in outcomes)}, "
             f"order won {sum(o[1] == 'reserved' for o in outcomes)} "
             f"of {len(outcomes)} races")
