@@ -59,7 +59,9 @@ EMAIL = re.compile(r'^[^@\s]+@[^@\s]+\.[^@\s]+$')
 KEY = re.compile(r'^[\x21-\x7e]{1,128}$')
 OPENAPI = os.path.join(
     os.path.dirname(__file__), '..', '..', 'docs', 'api', 'openapi.yaml')
-ALL_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']
+# Every method a client may send (HEAD and OPTIONS are answered by
+# werkzeug): the routes answer the wrong ones with the API's JSON 405.
+ALL_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'TRACE', 'QUERY']
 
 
 class UserApplication(metaclass=PoolMeta):
@@ -629,6 +631,7 @@ def order_json(sale):
                 'id': s.id,
                 'number': s.number,
                 'state': s.state,
+                'carrier': s.carrier.rec_name if s.carrier else None,
                 'tracking': getattr(s, 'shipping_reference', None),
                 } for s in sale.shipments],
         }
@@ -798,15 +801,20 @@ def _get_order_in_language(request, pool, order_id):
     _check_integration()
     if request.method != 'GET':
         raise error(405, 'method_not_allowed', method=request.method)
+    # Any path segment reaches here (not only digits) so that a malformed
+    # id gets the API's JSON 404 after authentication, not an HTML page.
+    if not (order_id.isascii() and order_id.isdigit()
+            and 0 < len(order_id) <= 18 and int(order_id)):
+        raise error(404, 'order_not_found', id=order_id[:64])
     with without_check_access():
         sales = Sale.search([
-                ('id', '=', order_id), ('channel', '!=', None)])
+                ('id', '=', int(order_id)), ('channel', '!=', None)])
         if not sales:
             raise error(404, 'order_not_found', id=order_id)
         return json_response(order_json(sales[0]))
 
 
-@app.route(PREFIX + '/orders/<int:order_id>', methods=ALL_METHODS)
+@app.route(PREFIX + '/orders/<order_id>', methods=ALL_METHODS)
 @json_errors
 @with_pool
 def order(request, pool, order_id):
@@ -870,8 +878,17 @@ def stock(request, pool):
     return _get_stock(request, pool)
 
 
-@app.route(PREFIX + '/openapi.yaml', methods=['GET'])
+@with_transaction(readonly=True)
+def _refuse_method(request, pool):
+    with Transaction().set_context(language=_language(request)):
+        raise error(405, 'method_not_allowed', method=request.method)
+
+
+@app.route(PREFIX + '/openapi.yaml', methods=ALL_METHODS)
 @json_errors
-def openapi(request, database_name):
+@with_pool
+def openapi(request, pool):
+    if request.method != 'GET':
+        _refuse_method(request, pool)
     with open(OPENAPI, 'rb') as fp:
         return Response(fp.read(), content_type='application/yaml')

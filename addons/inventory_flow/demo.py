@@ -750,7 +750,49 @@ def _create_api_access(company, warehouse):
                 'user': integration.id, 'application': 'inventory',
                 'key': DEMO_API_KEY, 'state': 'validated',
                 }])
+    _create_countries()
+    _create_carrier()
     return 1
+
+
+def _create_carrier():
+    "SF Express, the carrier the API example names"
+    pool = Pool()
+    Party = pool.get('party.party')
+    Template = pool.get('product.template')
+    Uom = pool.get('product.uom')
+    Carrier = pool.get('carrier')
+    ModelData = pool.get('ir.model.data')
+    unit = Uom(ModelData.get_id('product', 'uom_unit'))
+    party, = Party.create([{'name': "SF Express"}])
+    service, = Template.create([{
+                'name': "Parcel delivery", 'type': 'service',
+                'default_uom': unit.id, 'sale_uom': unit.id, 'salable': True,
+                'list_price': Decimal('6.50'),
+                'products': [('create', [{'suffix_code': 'SHIP-PARCEL'}])],
+                }])
+    Carrier.create([{
+                'party': party.id, 'carrier_product': service.products[0].id}])
+
+
+#: A few countries for the customers' addresses the order API receives
+#: (a production database loads them all with trytond_import_countries).
+DEMO_COUNTRIES = [
+    ('CN', 'CHN', '156', "China"), ('DE', 'DEU', '276', "Germany"),
+    ('FR', 'FRA', '250', "France"), ('GB', 'GBR', '826', "United Kingdom"),
+    ('JP', 'JPN', '392', "Japan"), ('NL', 'NLD', '528', "Netherlands"),
+    ('US', 'USA', '840', "United States"),
+    ]
+
+
+def _create_countries():
+    Country = Pool().get('country.country')
+    known = {c.code for c in Country.search([])}
+    Country.create([{
+                'code': code, 'code3': code3, 'code_numeric': numeric,
+                'name': name}
+            for code, code3, numeric, name in DEMO_COUNTRIES
+            if code not in known])
 
 
 def _create_approvals(purchases):

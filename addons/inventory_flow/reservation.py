@@ -472,6 +472,55 @@ class Reservation(ModelSQL, ModelView):
                     & (table.state == 'reserved')))
 
 
+    @classmethod
+    def outstanding(cls, product_ids=None, with_lot=False):
+        """Return {(location, product[, lot]): quantity} promised by open
+        reservations that no assigned move carries yet: an API order between
+        its intake and its queued processing (C2).  Few rows: the filter is
+        on the open rows without move."""
+        cursor = Transaction().connection.cursor()
+        table = cls.__table__()
+        columns = [table.location, table.product]
+        if with_lot:
+            columns.append(table.lot)
+        where = (table.state == 'reserved') & (table.move == Null)
+        if product_ids is not None:
+            where &= table.product.in_(list(product_ids) or [-1])
+        cursor.execute(*table.select(*columns, Sum(table.quantity),
+                where=where, group_by=columns))
+        return {tuple(row[:-1]): row[-1] for row in cursor}
+
+
+class Product(metaclass=PoolMeta):
+    __name__ = 'product.product'
+
+    @classmethod
+    def products_by_location(cls, location_ids, with_childs=False,
+            grouping=('product',), grouping_filter=None):
+        """Tryton's assign_try (context ``stock_assign``) also keeps its
+        hands off the stock promised to API orders whose moves are not made
+        yet, so a shipment assigned by hand in that window never takes
+        units already promised (C2)."""
+        quantities = super().products_by_location(location_ids,
+            with_childs=with_childs, grouping=grouping,
+            grouping_filter=grouping_filter)
+        context = Transaction().context
+        if (context.get('stock_assign') and not with_childs
+                and not context.get('_stock_reserved')
+                and tuple(grouping) in {('product',), ('product', 'lot')}):
+            Reservation = Pool().get('stock.reservation')
+            product_ids = None
+            if grouping_filter and grouping_filter[0]:
+                product_ids = grouping_filter[0]
+            locations = set(location_ids)
+            outstanding = Reservation.outstanding(
+                product_ids, with_lot=len(grouping) == 2)
+            for key, quantity in outstanding.items():
+                if key[0] in locations:
+                    quantities[key] = quantities.get(key, 0) - quantity
+        return quantities
+
+
 class Move(metaclass=PoolMeta):
     __name__ = 'stock.move'
 
@@ -673,6 +722,7 @@ class Sale(metaclass=PoolMeta):
         if not to_process:
             return
         cls.process(to_process)
+        cls.set_requested_carriers(cls.browse(to_process))
         # Only the sales processed now: a finished order is never touched
         # twice (a failed run is rolled back as a whole)
         for sale in cls.browse(to_process):
@@ -681,6 +731,35 @@ class Sale(metaclass=PoolMeta):
             short = attach_reservations(sale)
             if short:
                 sale.notify_short(short)
+
+    @classmethod
+    def set_requested_carriers(cls, sales):
+        """Put on the outgoing shipments of sales the carrier record the
+        channel named in ``requested_carrier`` (C1), matched without case
+        on the carrier's party name, its service product's name or code.
+        A text that names no carrier, or several, leaves the shipment's
+        carrier empty for the packer to choose; the text stays on the
+        order."""
+        pool = Pool()
+        ShipmentOut = pool.get('stock.shipment.out')
+        texts = {s.requested_carrier.strip().lower()
+            for s in sales if s.requested_carrier}
+        if not texts:
+            return
+        carriers = carriers_by_name(texts)
+        to_write = []
+        for sale in sales:
+            text = (sale.requested_carrier or '').strip().lower()
+            carrier = carriers.get(text)
+            if not carrier:
+                continue
+            shipments = [s for s in sale.shipments
+                if s.state in {'draft', 'waiting', 'assigned'}
+                and not s.carrier]
+            if shipments:
+                to_write.extend((shipments, {'carrier': carrier}))
+        if to_write:
+            ShipmentOut.write(*to_write)
 
     def notify_short(self, short):
         "Tell the channel's owner which lines of the order are short"
@@ -704,6 +783,22 @@ class Sale(metaclass=PoolMeta):
                     'model': 'sale.sale',
                     'records': json.dumps([self.id]),
                     }])
+
+
+def carriers_by_name(names):
+    """Return {lower-case name: carrier id} for the names (lower case) that
+    name exactly one carrier by its party name or its product's name or
+    code.  Reads the carriers once: a company has a handful."""
+    Carrier = Pool().get('carrier')
+    names = set(names)
+    found = {}
+    for carrier in Carrier.search([]):
+        keys = {carrier.party.name, carrier.carrier_product.name,
+            carrier.carrier_product.code}
+        for key in {k.strip().lower() for k in keys if k}:
+            if key in names:
+                found.setdefault(key, set()).add(carrier.id)
+    return {k: ids.pop() for k, ids in found.items() if len(ids) == 1}
 
 
 def _split_move(move, quantity):

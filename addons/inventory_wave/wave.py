@@ -814,6 +814,8 @@ class Cron(metaclass=PoolMeta):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls.method.selection.append(
-            ('stock.wave.template|build_due_waves', "Build Waves"))
+        cls.method.selection.extend([
+                ('stock.wave.template|build_due_waves', "Build Waves"),
+                ('inventory.webhook.event|deliver_due', "Send Webhooks"),
+                ])
 

@@ -145,6 +145,19 @@ def setup_order_fixture(stock=None):
                     'reservation_policy': 'all_or_nothing',
                     'minimum_shelf_life': 30,
                     }])
+        # Two carriers: "SF Express" names one; "Post" names none
+        Party = pool.get('party.party')
+        Carrier = pool.get('carrier')
+        sf, post = Party.create([{'name': "SF Express"}, {'name': "Post"}])
+        service, = Template.create([{
+                    'name': "Parcel", 'type': 'service',
+                    'default_uom': unit.id, 'salable': True,
+                    'sale_uom': unit.id,
+                    'list_price': Decimal('5'),
+                    'products': [('create', [{}])]}])
+        Carrier.create([
+                {'party': sf.id, 'carrier_product': service.products[0].id},
+                ])
         assert not Availability.check_consistency()
     return {
         'key': keys[0].key, 'clerk_key': keys[1].key, 'clerk': clerk.id,
@@ -264,6 +277,8 @@ class OrderAPITestCase(SuiteDatabaseMixin, RouteTestCase):
         self.assertEqual((water['reserved'], water['backorder']), (12, 0))
         shipment, = order['shipments']
         self.assertEqual(shipment['state'], 'assigned')
+        # the requested carrier's text is matched to the carrier record
+        self.assertEqual(shipment['carrier'], "SF Express - Parcel")
         expected = sorted(
             [('MILK', 'R-01-1-02', 'M-SOON', 12, 'assigned')]
             + [('WATER', r['bin'], None, r['quantity'], 'assigned')
@@ -284,7 +299,8 @@ class OrderAPITestCase(SuiteDatabaseMixin, RouteTestCase):
                     {'sku': 'FLOUR', 'quantity': 60.5, 'unit_price': 2}]))
         self.assertEqual(response.status_code, 201, response.data)
         response = self.post(order_body('T-3', lines=[
-                    {'sku': 'FLOUR', 'quantity': 50, 'unit_price': 2}]))
+                    {'sku': 'FLOUR', 'quantity': 50, 'unit_price': 2}],
+                carrier="Post"))
         self.assertEqual(response.status_code, 201, response.data)
         order = json.loads(response.data)
         line, = order['lines']
@@ -294,6 +310,9 @@ class OrderAPITestCase(SuiteDatabaseMixin, RouteTestCase):
         self.assertEqual((line['reserved'], line['backorder']), (39.5, 10.5))
         shipment, = order['shipments']
         self.assertEqual(shipment['state'], 'waiting')
+        # "Post" names no carrier: the packer chooses, the text stays
+        self.assertEqual(
+            (order['carrier'], shipment['carrier']), ("Post", None))
         # The channel's owner is told (C2); the back-order stays a draft
         # move of the shipment, demand for the purchase suggestions
         with Transaction().start(self.db_name, 0, readonly=True):
@@ -360,6 +379,51 @@ class OrderAPITestCase(SuiteDatabaseMixin, RouteTestCase):
             transaction.commit()
         self.assertEqual(json.loads(self.get(f"/orders/{order['id']}").data),
             got)
+        self.assertEqual(self.consistency(), [])
+
+    def test_assign_by_hand_before_processing(self):
+        "Tryton's assign_try leaves alone the stock of an unprocessed order"
+        with QueueWorkers(self.db_name, count=0):
+            response = self.post(order_body('Q-HAND', lines=[
+                        {'sku': 'WATER', 'quantity': 3, 'unit_price': 1}]))
+            self.assertEqual(response.status_code, 201, response.data)
+        reservation, = json.loads(response.data)['lines'][0]['reservations']
+        on_hand = {'P-01-1-01': 10, 'R-01-1-01': 30}[reservation['bin']]
+        # Before the queued task runs, someone ships the whole bin by hand
+        # (assign_try locks the move table, as the RPC retry would)
+        with Transaction().start(self.db_name, 0,
+                _lock_tables=['stock_move']) as transaction:
+            pool = Pool()
+            Move = pool.get('stock.move')
+            Location = pool.get('stock.location')
+            bin_, = Location.search([('code', '=', reservation['bin'])])
+            customer, = Location.search([('code', '=', 'CUS')])
+            water = pool.get('product.product')(
+                self.fixture['products']['WATER'])
+            company = pool.get('company.company')(self.fixture['company'])
+            with set_company(company):
+                move, = Move.create([{
+                            'product': water.id,
+                            'unit': water.default_uom.id,
+                            'quantity': on_hand, 'from_location': bin_.id,
+                            'to_location': customer.id,
+                            'company': company.id,
+                            'unit_price': Decimal('1'),
+                            'currency': company.currency.id,
+                            }])
+                self.assertFalse(Move.assign_try([move], with_childs=False))
+                assigned = Move.search([('product', '=', water.id),
+                        ('from_location', '=', bin_.id),
+                        ('to_location', '=', customer.id),
+                        ('state', '=', 'assigned')])
+            # only what the order did not promise
+            self.assertEqual(
+                sum(m.quantity for m in assigned), on_hand - 3)
+            transaction.commit()
+        self.assertEqual(self.run_queue(), 1)
+        got = json.loads(self.get(
+                f"/orders/{json.loads(response.data)['id']}").data)
+        self.assertEqual(got['shipments'][0]['state'], 'assigned')
         self.assertEqual(self.consistency(), [])
 
     def test_cancel_before_processing(self):
@@ -505,6 +569,22 @@ class OrderAPITestCase(SuiteDatabaseMixin, RouteTestCase):
         response = self.client().delete(
             f'/{self.db_name}{API}/stock?sku=WATER', headers={
                 'Authorization': f"Bearer {self.fixture['key']}"})
+        self.assertError(response, 405, 'method_not_allowed')
+        # found by the schemathesis fuzz: a malformed id and an unusual
+        # method got werkzeug's HTML pages instead of the API's JSON
+        for order_id in ['null,null', '0', '-1', 'x' * 300, '9' * 30]:
+            with self.subTest(order_id=order_id):
+                self.assertError(
+                    self.get(f'/orders/{order_id}'), 404, 'order_not_found')
+        self.assertError(self.get('/orders/1', token='bad'), 401)
+        for method in ['TRACE', 'QUERY']:
+            with self.subTest(method=method):
+                response = self.client().open(
+                    f'/{self.db_name}{API}/stock?sku=WATER', method=method,
+                    headers={
+                        'Authorization': f"Bearer {self.fixture['key']}"})
+                self.assertError(response, 405, 'method_not_allowed')
+        response = self.client().post(f'/{self.db_name}{API}/openapi.yaml')
         self.assertError(response, 405, 'method_not_allowed')
 
     def test_openapi(self):
