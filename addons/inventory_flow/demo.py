@@ -241,6 +241,7 @@ def generate(scale=1, progress=None):
         summary['inspections'] = _create_qc_demo(company)
         summary['orders to pack'] = len(_create_pack_demo(company, warehouse))
         summary['count tasks'] = _create_count_demo(company, warehouse)
+        summary['pick faces'] = len(_create_moves_demo(company, warehouse))
         progress('demo', 7, len(steps))
 
         if scale > 1:
@@ -1305,3 +1306,65 @@ def _create_count_demo(company, warehouse):
                 }])
     Plan.plan([plan])
     return Plan(plan.id).task_count
+
+
+def _create_moves_demo(company, warehouse):
+    """Internal moves (B3): two pick-face rules, the first one under its
+    minimum so that a replenishment from reserve is proposed (FEFO for a
+    lot-tracked product), and one open move order from reserve to a pick
+    face.  Return the pick faces created."""
+    pool = Pool()
+    Availability = pool.get('stock.availability')
+    PickFace = pool.get('stock.pick_face')
+    Shipment = pool.get('stock.shipment.internal')
+    rows = Availability.search([
+            ('on_hand', '>', 0),
+            ('location.zone', 'in', ['pick', 'reserve']),
+            ], order=[('product', 'ASC'), ('id', 'ASC')])
+    stock = {}
+    for row in rows:
+        by_zone = stock.setdefault(row.product, {})
+        by_zone.setdefault(row.location.zone, []).append(row)
+    # Products with a pick face and free reserve stock, lot-tracked first
+    both = sorted(
+        (p for p, z in stock.items() if z.get('pick') and any(
+                r.on_hand - r.reserved > 0 for r in z.get('reserve', []))),
+        key=lambda p: (not any(r.lot for r in stock[p]['reserve']), p.id))
+    if len(both) < 3:
+        return []
+    faces = []
+    for index, product in enumerate(both[:2]):
+        pick = stock[product]['pick'][0]
+        held = sum(r.on_hand - r.reserved for r in stock[product]['pick']
+            if r.location == pick.location)
+        minimum = held + 12 if index == 0 else max(held // 4, 1)
+        faces.append({
+                'company': company.id, 'location': pick.location.id,
+                'product': product.id, 'minimum': minimum,
+                'maximum': minimum + 48,
+                })
+    faces = PickFace.create(faces)
+    PickFace.replenish(faces)
+    # An open move order: a case of the third product to its pick face
+    product = both[2]
+    source = next(r for r in stock[product]['reserve']
+        if r.on_hand - r.reserved >= 1)
+    quantity = min(12, source.on_hand - source.reserved)
+    storage = warehouse.storage_location
+    order, = Shipment.create([{
+                'company': company.id,
+                'from_location': storage.id, 'to_location': storage.id,
+                'reference': 'DEMO-MOVE-1',
+                'moves': [('create', [{
+                                'product': product.id,
+                                'unit': product.default_uom.id,
+                                'quantity': quantity,
+                                'lot': source.lot.id if source.lot else None,
+                                'from_location': source.location.id,
+                                'to_location': stock[product]['pick'][
+                                    0].location.id,
+                                'company': company.id,
+                                }])],
+                }])
+    Shipment.wait([order])
+    return faces

@@ -9,6 +9,7 @@ CRON_METHODS = [
         "Remind and Escalate Purchase Approvals"),
     ('scanner.confirmation|purge', "Purge Old Scanner Confirmations"),
     ('product.product|compute_abc_classes', "Compute ABC Classes"),
+    ('stock.pick_face|replenish_all', "Propose Pick-Face Replenishments"),
     ]
 
 

@@ -356,7 +356,9 @@ class Wave(Workflow, ModelSQL, ModelView):
     @ModelView.button
     @Workflow.transition('released')
     def release(cls, waves):
-        pass
+        # Pick faces that cannot serve the wave get a replenishment (B3)
+        Pool().get('stock.pick_face').replenish_for_shipments(
+            [s for w in waves for s in w.shipments])
 
     @classmethod
     @ModelView.button

@@ -126,10 +126,11 @@ def test_receive_with_variance_then_put_away(
     page.screenshot(path=artifacts_dir / 'scanner-login.png')
     sign_in(page)
     expect(page.locator('#user')).to_have_text('Olivia Operator')
-    # Pick and Pack: the steps of inventory_wave (tests/browser/test_pick.py,
-    # test_pack.py); Count: cycle counts (tests/browser/test_count.py)
+    # Move: internal moves (tests/browser/test_move.py); Pick and Pack: the
+    # steps of inventory_wave (tests/browser/test_pick.py, test_pack.py);
+    # Count: cycle counts (tests/browser/test_count.py)
     expect(page.locator('#steps button.step')).to_have_text(
-        ['Receive', 'Put Away', 'Pick', 'Pack', 'Count'])
+        ['Receive', 'Put Away', 'Move', 'Pick', 'Pack', 'Count'])
     shot(page, artifacts_dir, 'steps')
 
     # --- receive (A3) --------------------------------------------------------
@@ -218,7 +219,7 @@ def test_scanner_speaks_chinese(demo_server, chromium_page, artifacts_dir):
     open_scanner(page, demo_server, 'operator_zh', 'operator_zh')
     sign_in(page)
     expect(page.locator('#steps button.step')).to_have_text(
-        ['收货', '上架', '拣货', '包装', '盘点'])
+        ['收货', '上架', '移库', '拣货', '包装', '盘点'])
     expect(page.locator('html')).to_have_attribute('lang', 'zh-CN')
     start_step(page, 'receive')
     expect(page.locator('#prompt')).to_have_text('请扫描采购单号、送货单或物品')

@@ -137,6 +137,16 @@ class DemoTestCase(unittest.TestCase):
         self.assertTrue(Sale.search([('state', '=', 'processing')]))
         self.assertTrue(Sale.search([('state', '=', 'draft')]))
 
+        # Internal moves (B3): two pick faces, one replenishment proposed
+        # from reserve, one open move order
+        PickFace = pool.get('stock.pick_face')
+        Internal = pool.get('stock.shipment.internal')
+        self.assertEqual(summary['pick faces'], 2)
+        self.assertEqual(
+            [bool(f.open_order) for f in PickFace.search([])].count(True), 1)
+        order, = Internal.search([('reference', '=', 'DEMO-MOVE-1')])
+        self.assertEqual(order.state, 'waiting')
+
         with self.assertRaises(DemoError):
             generate()
 
