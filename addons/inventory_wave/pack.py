@@ -33,7 +33,7 @@ from trytond.protocols.wrappers import (
     Response, with_pool, with_transaction)
 from trytond.pool import Pool, PoolMeta
 from trytond.rpc import RPC
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 from trytond.wsgi import app
 
 from .pick import format_quantity
@@ -174,15 +174,23 @@ class PackAccuracy(ModelSQL, ModelView):
             where &= day >= context['from_date']
         if context.get('to_date'):
             where &= day <= context['to_date']
-        return by_shipment.select(
-            Min(by_shipment.shipment).as_('id'),
+        # the day is a column of its own before grouping: PostgreSQL does
+        # not match DATE_TRUNC(%s, …) in GROUP BY with the one selected
+        by_day = by_shipment.select(
+            by_shipment.shipment.as_('shipment'),
             day.as_('date'),
-            Count(by_shipment.shipment).as_('orders'),
-            Sum(Case((by_shipment.errors > 0, Literal(1)),
-                    else_=Literal(0))).as_('orders_with_errors'),
-            Sum(by_shipment.errors).as_('errors'),
-            where=where,
-            group_by=[day])
+            by_shipment.errors.as_('errors'),
+            where=where)
+        return by_day.select(
+            Min(by_day.shipment).as_('id'),
+            by_day.date.as_('date'),
+            Count(by_day.shipment).as_('orders'),
+            # PostgreSQL sums integers as numeric: back to integers
+            cls.orders_with_errors.sql_cast(
+                Sum(Case((by_day.errors > 0, Literal(1)),
+                        else_=Literal(0)))).as_('orders_with_errors'),
+            cls.errors.sql_cast(Sum(by_day.errors)).as_('errors'),
+            group_by=[by_day.date])
 
     @classmethod
     def get_accuracy(cls, rows, names):
@@ -499,7 +507,10 @@ def finish(shipment):
         if not package.sscc:
             package.sscc = configuration.next_sscc(shipment.company)
     Package.save(packages)
-    Shipment.pack([shipment])
+    # Tryton's own Pack button is for managers only (pack.xml): an operator
+    # packs here, once every unit is verified
+    with without_check_access():
+        Shipment.pack([shipment])
     Event.create([{'shipment': shipment.id, 'result': 'packed',
                 'scanned': shipment.number}])
 
