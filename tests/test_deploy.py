@@ -14,11 +14,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 class DeployFilesTestCase(unittest.TestCase):
 
-    def test_docker_compose_names_both_services(self):
+    def test_docker_compose_names_every_service(self):
         with open(os.path.join(ROOT, 'docker-compose.yml')) as fp:
             compose = yaml.safe_load(fp)
         services = compose['services']
-        self.assertEqual(set(services), {'postgres', 'trytond'})
+        self.assertEqual(
+            set(services), {'postgres', 'trytond', 'worker', 'cron'})
         self.assertTrue(services['postgres']['image'].startswith('postgres:'))
         trytond = services['trytond']
         self.assertIn('postgres', trytond['depends_on'])
@@ -30,6 +31,17 @@ class DeployFilesTestCase(unittest.TestCase):
                 'inventory_alerts']:
             self.assertIn(module, command)
         self.assertIn('tryton-sao@8.0', command)
+        # trytond reads the environment before a -c file, which would
+        # override TRYTOND_DATABASE__URI: the services take no config file
+        for name in ['trytond', 'worker', 'cron']:
+            self.assertNotIn(' -c ', '\n'.join(services[name]['command']))
+            self.assertEqual(
+                services[name]['environment']['TRYTOND_DATABASE__URI'],
+                environment['TRYTOND_DATABASE__URI'])
+        # The queue is on, so a worker must run it; cron runs the schedule
+        self.assertEqual(environment['TRYTOND_QUEUE__WORKER'], 'True')
+        self.assertIn('trytond-worker', '\n'.join(services['worker']['command']))
+        self.assertIn('trytond-cron', '\n'.join(services['cron']['command']))
 
     def test_server_configs_parse(self):
         for name, uri in [
