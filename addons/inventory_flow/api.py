@@ -577,6 +577,7 @@ def received_json(sale, sale_lines, lines, plan, labels):
         'channel': sale.channel.code,
         'channel_reference': sale.channel_reference,
         'state': 'received',
+        'error': None,
         'shipment_state': 'none',
         'requested_ship_date': (
             sale.shipping_date.isoformat() if sale.shipping_date else None),
@@ -620,8 +621,11 @@ def order_json(sale):
         'number': sale.number,
         'channel': sale.channel.code if sale.channel else None,
         'channel_reference': sale.channel_reference,
-        # A draft order of the API waits for its queued processing
-        'state': 'received' if sale.state == 'draft' else sale.state,
+        # A draft order of the API waits for its queued processing, or was
+        # held by it (its reservation released, the error recorded)
+        'state': ('held' if sale.api_error else 'received')
+        if sale.state == 'draft' else sale.state,
+        'error': sale.api_error or None,
         'shipment_state': sale.shipment_state,
         'requested_ship_date': (
             sale.shipping_date.isoformat() if sale.shipping_date else None),

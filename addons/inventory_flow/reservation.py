@@ -36,6 +36,7 @@ from trytond.model import (
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.rpc import RPC
+from trytond.exceptions import UserError, UserWarning
 from trytond.transaction import Transaction, TransactionError
 
 from .allocation import Candidate, allocate
@@ -613,6 +614,12 @@ class Sale(metaclass=PoolMeta):
     reservations = fields.One2Many('stock.reservation', 'sale',
         "Reservations", readonly=True,
         help="The stock reserved for the order by bin and lot.")
+    api_error = fields.Text("Processing Error", readonly=True,
+        states={
+            'invisible': ~Eval('api_error'),
+            },
+        help="Why the queued processing of the API order failed: its "
+        "reservation was released; fix the order and quote it by hand.")
 
     @classmethod
     def __setup__(cls):
@@ -690,9 +697,60 @@ class Sale(metaclass=PoolMeta):
                 transaction.tasks[:] = tasks
                 transaction.cache.clear()
                 transaction.counter += 1
-                cls._process_api_orders(cls.browse([s.id for s in own]))
+                cls._process_or_hold(cls.browse([s.id for s in own]))
         else:
-            cls._process_api_orders(batch)
+            cls._process_or_hold(batch)
+
+    @classmethod
+    def _process_or_hold(cls, sales):
+        """Process the orders; when the processing refuses them for good
+        (a UserError of the sale workflow: a missing address, a product no
+        longer salable…), hold them instead: retrying would fail the same
+        way, and their reservation must not keep the stock from others."""
+        transaction = Transaction()
+        cursor = transaction.connection.cursor()
+        cursor.execute('SAVEPOINT api_order')
+        tasks = list(transaction.tasks)
+        try:
+            cls._process_api_orders(sales)
+        except (UserError, UserWarning) as exception:
+            logger.warning("API orders %s held: %s", [s.id for s in sales],
+                exception.message)
+            cursor.execute('ROLLBACK TO SAVEPOINT api_order')
+            transaction.tasks[:] = tasks
+            transaction.cache.clear()
+            transaction.counter += 1
+            cls.hold_api_orders(
+                cls.browse([s.id for s in sales]), exception.message)
+
+    @classmethod
+    def hold_api_orders(cls, sales, message):
+        """Release the reservation of draft API orders that cannot be
+        processed, record why and tell the channel's owner"""
+        sales = [s for s in sales if s.state == 'draft']
+        if not sales:
+            return
+        release_pending(sales)
+        cls.write(sales, {'api_error': message})
+        for sale in sales:
+            sale._notify_owner('tryton-error',
+                gettext('inventory_flow.msg_order_held_label',
+                    reference=sale.channel_reference),
+                gettext('inventory_flow.msg_order_held_description',
+                    channel=sale.channel.code,
+                    reference=sale.channel_reference, error=message))
+
+    def _notify_owner(self, icon, label, description):
+        "Notify the owner of the order's channel (if any) about the order"
+        Notification = Pool().get('res.notification')
+        owner = self.channel.owner if self.channel else None
+        if owner:
+            Notification.create([{
+                        'user': owner.id, 'label': label,
+                        'description': description, 'icon': icon,
+                        'model': 'sale.sale',
+                        'records': json.dumps([self.id]),
+                        }])
 
     @classmethod
     def _process_api_orders(cls, sales):
@@ -764,26 +822,17 @@ class Sale(metaclass=PoolMeta):
 
     def notify_short(self, short):
         "Tell the channel's owner which lines of the order are short"
-        pool = Pool()
-        Notification = pool.get('res.notification')
-        owner = self.channel.owner if self.channel else None
-        if not owner or not short:
+        if not short or not self.channel:
             return
         lines = ', '.join(
             f'{l.product.code or l.product.rec_name} {q:g}'
             for l, q in short.items())
-        Notification.create([{
-                    'user': owner.id,
-                    'label': gettext('inventory_flow.msg_order_short_label',
-                        order=self.number or self.channel_reference),
-                    'description': gettext(
-                        'inventory_flow.msg_order_short_description',
-                        channel=self.channel.code,
-                        reference=self.channel_reference, lines=lines),
-                    'icon': 'tryton-warning',
-                    'model': 'sale.sale',
-                    'records': json.dumps([self.id]),
-                    }])
+        self._notify_owner('tryton-warning',
+            gettext('inventory_flow.msg_order_short_label',
+                order=self.number or self.channel_reference),
+            gettext('inventory_flow.msg_order_short_description',
+                channel=self.channel.code,
+                reference=self.channel_reference, lines=lines))
 
 
 def carriers_by_name(names):

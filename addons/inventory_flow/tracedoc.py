@@ -28,8 +28,33 @@ def _font():
     return name
 
 
+CHUNK = 40
+STYLE = TableStyle([
+        ('BACKGROUND', (0, 0), (-1, 0), colors.HexColor('#37474f')),
+        ('GRID', (0, 0), (-1, -1), 0.25, colors.grey),
+        ('VALIGN', (0, 0), (-1, -1), 'TOP'),
+        ('ROWBACKGROUNDS', (0, 1), (-1, -1),
+            [colors.white, colors.HexColor('#f2f2f2')]),
+        ])
+
+
 def _paragraph(text, style):
     return Paragraph(escape('' if text is None else str(text)), style)
+
+
+def _fits(width, size):
+    "How many half-width characters fit on one line of a cell"
+    return int((width - 12) / (size * 0.55))
+
+
+def _cell(text, style, fits):
+    """A plain string when the text fits on one line (cheap to lay out),
+    else a wrapping paragraph; full-width characters count double"""
+    text = '' if text is None else str(text)
+    length = sum(2 if ord(c) > 0x2e80 else 1 for c in text)
+    if length <= fits and '\n' not in text:
+        return text
+    return _paragraph(text, style)
 
 
 def render(data):
@@ -68,18 +93,21 @@ def render(data):
                     styles['Normal']))
             continue
         columns = section['columns']
-        table = Table(
-            [[_paragraph(c, head) for c in columns]]
-            + [[_paragraph(c, cell) for c in row] for row in rows],
-            colWidths=[width / len(columns)] * len(columns), repeatRows=1)
-        table.setStyle(TableStyle([
-                    ('BACKGROUND', (0, 0), (-1, 0), colors.HexColor(
-                            '#37474f')),
-                    ('GRID', (0, 0), (-1, -1), 0.25, colors.grey),
-                    ('VALIGN', (0, 0), (-1, -1), 'TOP'),
-                    ('ROWBACKGROUNDS', (0, 1), (-1, -1),
-                        [colors.white, colors.HexColor('#f2f2f2')]),
-                    ]))
-        story.extend([table, Spacer(1, 4 * mm)])
+        header = [_paragraph(c, head) for c in columns]
+        fits = _fits(width / len(columns), cell.fontSize)
+        # Tables of CHUNK rows: splitting one long table across pages
+        # re-measures its remaining rows at every page (quadratic)
+        for index in range(0, len(rows), CHUNK):
+            table = Table(
+                [header] + [[_cell(c, cell, fits) for c in row]
+                    for row in rows[index:index + CHUNK]],
+                colWidths=[width / len(columns)] * len(columns),
+                repeatRows=1)
+            table.setStyle(STYLE)
+            table.setStyle(TableStyle([
+                        ('FONT', (0, 1), (-1, -1), font, cell.fontSize,
+                            cell.leading)]))
+            story.append(table)
+        story.append(Spacer(1, 4 * mm))
     document.build(story)
     return buffer.getvalue()

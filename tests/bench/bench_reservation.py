@@ -11,13 +11,16 @@ test fixture (trytond's test machinery; DB_CACHE may point at a cache),
 adds ``history`` done moves of the hot SKUs, then for each client count:
 
 * ``api``: that many threads POST orders of one line (1 to 3 units of one of
-  ``skus`` hot SKUs) over real HTTP (a threaded werkzeug server running
-  trytond's WSGI app in this process) with fresh Idempotency-Keys, with
-  ``[queue] worker`` on and ``--workers`` queue worker threads in this
-  process processing the orders (quote, confirm, process, moves) as
-  ``trytond-worker`` would.  The latency is the request's (the order is
-  reserved and acknowledged); ``e2e lines/s`` counts until the queue is
-  drained, i.e. every order has its assigned shipment;
+  ``skus`` hot SKUs) over real HTTP with fresh Idempotency-Keys to
+  ``--server-processes`` ``trytond`` servers started for the run (as
+  deployed: ``[queue] worker`` on, their own processes, clients spread over
+  them as a load balancer would), while a ``trytond-worker`` process with
+  ``--workers`` workers processes the orders (quote, confirm, process,
+  moves).  The latency is the request's (the order is reserved and
+  acknowledged); ``e2e lines/s`` counts until the queue is drained, i.e.
+  every order has its assigned shipment.  ``--in-process`` runs the server
+  and the queue workers as threads of the bench process instead (one GIL
+  shared with the clients: the figures of the first versions);
 * ``tryton``: that many threads do what plain Tryton does for the same order:
   sale create, quote, confirm, process, then ``stock.shipment.out``
   ``assign_try`` (with trytond's own retry of 5 on lock errors).
@@ -61,7 +64,11 @@ def parse_args():
     parser.add_argument('--skus', type=int, default=5)
     parser.add_argument('--modes', default='api,tryton')
     parser.add_argument('--workers', type=int, default=1,
-        help="queue worker threads processing the API orders")
+        help="queue workers processing the API orders")
+    parser.add_argument('--server-processes', type=int, default=1,
+        help="trytond server processes taking the API requests")
+    parser.add_argument('--in-process', action='store_true',
+        help="server and queue workers as threads of this process")
     return parser.parse_args()
 
 
@@ -110,10 +117,14 @@ def run_history(args, history):
     results = []
     for clients in [int(c) for c in args.clients.split(',')]:
         for mode in args.modes.split(','):
-            run = {'api': run_api, 'tryton': run_tryton}[mode]
-            latencies, failed, elapsed, drained = run(
-                db_name, fixture, products, skus, clients, args.orders,
-                args.workers)
+            if mode == 'api' and not args.in_process:
+                latencies, failed, elapsed, drained = run_api_servers(
+                    args, db_name, fixture, skus, clients)
+            else:
+                run = {'api': run_api, 'tryton': run_tryton}[mode]
+                latencies, failed, elapsed, drained = run(
+                    db_name, fixture, products, skus, clients, args.orders,
+                    args.workers)
             lines = len(latencies)
             results.append({
                     'mode': mode, 'history': history, 'clients': clients,
@@ -222,18 +233,11 @@ def _threads(clients, orders, work):
     return latencies, len(failures), time.monotonic() - start
 
 
-def run_api(db_name, fixture, products, skus, clients, orders, workers=1):
-    from werkzeug.serving import make_server
-    from trytond.modules.inventory_flow.tests.tools import QueueWorkers
-    from trytond.wsgi import app
-    server = make_server('127.0.0.1', 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = (f'http://127.0.0.1:{server.server_port}/{db_name}'
-        '/inventory/api/v1/orders')
-    run_id = uuid.uuid4().hex[:8]
+def order_poster(urls, fixture, skus, run_id):
+    "Return work(rng, index) posting one order to one of the urls"
 
     def work(rng, index):
+        url = urls[index % len(urls)]
         body = {
             'channel': 'SHOP', 'channel_reference': f'{run_id}-{index}',
             'customer': {'name': 'Bench', 'email': f'b{index % 50}@ex.com',
@@ -255,6 +259,104 @@ def run_api(db_name, fixture, products, skus, clients, orders, workers=1):
             print('bench: api', error.code, error.read()[:200],
                 file=sys.stderr)
             return False
+    return work
+
+
+def _free_port():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def _wait_port(port, process, timeout=120):
+    import socket
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if process.poll() is not None:
+            raise RuntimeError(f"server on {port} exited")
+        try:
+            socket.create_connection(('127.0.0.1', port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"server on {port} did not start")
+
+
+def _queue_pending(db_name):
+    import psycopg
+    uri = os.environ['TRYTOND_DATABASE_URI'].rstrip('/') + '/' + db_name
+    with psycopg.connect(uri) as connection:
+        return connection.execute(
+            'SELECT COUNT(*) FROM ir_queue WHERE finished_at IS NULL'
+            ).fetchone()[0]
+
+
+def run_api_servers(args, db_name, fixture, skus, clients):
+    """The API as deployed: trytond server processes (queue worker mode
+    on) and a trytond-worker process, started for this run"""
+    import subprocess
+    binary = os.path.dirname(sys.executable)
+    env = {**os.environ, 'TRYTOND_DATABASE__URI': os.environ[
+            'TRYTOND_DATABASE_URI'], 'TRYTOND_QUEUE__WORKER': 'True'}
+    os.makedirs(os.path.join(ROOT, 'var'), exist_ok=True)
+    log = open(os.path.join(ROOT, 'var', 'bench_reservation.log'), 'a')
+    processes, urls = [], []
+    try:
+        for _ in range(args.server_processes):
+            port = _free_port()
+            process = subprocess.Popen(
+                [os.path.join(binary, 'trytond'), '-d', db_name],
+                env={**env, 'TRYTOND_WEB__LISTEN': f'127.0.0.1:{port}'},
+                stdout=log, stderr=log)
+            processes.append(process)
+            _wait_port(port, process)
+            urls.append(f'http://127.0.0.1:{port}/{db_name}'
+                '/inventory/api/v1/orders')
+        processes.append(subprocess.Popen(
+                [os.path.join(binary, 'trytond-worker'), '-d', db_name,
+                    '-n', str(args.workers)],
+                env=env, stdout=log, stderr=log))
+        run_id = uuid.uuid4().hex[:8]
+        work = order_poster(urls, fixture, skus, run_id)
+        # Warm up: every server loads its pool before the timed orders
+        rng = random.Random(0)
+        for index in range(2 * len(urls)):
+            work(rng, -1 - index)
+        start = time.monotonic()
+        while _queue_pending(db_name):
+            if time.monotonic() - start > 600:
+                raise TimeoutError("ir.queue not drained")
+            time.sleep(0.1)
+        latencies, failed, elapsed = _threads(clients, args.orders, work)
+        start = time.monotonic()
+        while _queue_pending(db_name):
+            if time.monotonic() - start > 1200:
+                raise TimeoutError("ir.queue not drained")
+            time.sleep(0.05)
+        return latencies, failed, elapsed, elapsed + (
+            time.monotonic() - start)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        log.close()
+
+
+def run_api(db_name, fixture, products, skus, clients, orders, workers=1):
+    from werkzeug.serving import make_server
+    from trytond.modules.inventory_flow.tests.tools import QueueWorkers
+    from trytond.wsgi import app
+    server = make_server('127.0.0.1', 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = (f'http://127.0.0.1:{server.server_port}/{db_name}'
+        '/inventory/api/v1/orders')
+    work = order_poster([url], fixture, skus, uuid.uuid4().hex[:8])
 
     try:
         with QueueWorkers(db_name, count=workers) as queue:

@@ -381,6 +381,43 @@ class OrderAPITestCase(SuiteDatabaseMixin, RouteTestCase):
             got)
         self.assertEqual(self.consistency(), [])
 
+    def test_processing_refused_holds_order(self):
+        "An order its processing refuses for good gives its stock back"
+        before = table_counts()
+        with QueueWorkers(self.db_name, count=0):
+            response = self.post(order_body('Q-HELD', lines=[
+                        {'sku': 'WATER', 'quantity': 5, 'unit_price': 1}]))
+            self.assertEqual(response.status_code, 201, response.data)
+        order = json.loads(response.data)
+        self.assertEqual(table_counts()['reserved'], before['reserved'] + 5)
+        # Before the task runs, someone clears the order's delivery address
+        # by hand: quoting it is refused, and would be at every retry
+        with Transaction().start(self.db_name, 0) as transaction:
+            Sale = Pool().get('sale.sale')
+            Sale.write([Sale(order['id'])], {'shipment_address': None})
+            transaction.commit()
+        self.assertEqual(self.run_queue(), 1)
+        got = json.loads(self.get(f"/orders/{order['id']}").data)
+        self.assertEqual(got['state'], 'held')
+        self.assertIn('address', got['error'])
+        self.assertEqual(got['shipments'], [])
+        self.assertEqual(
+            {r['state'] for r in got['lines'][0]['reservations']},
+            {'released'})
+        self.assertEqual(got['lines'][0]['reserved'], 0)
+        self.assertEqual(table_counts()['reserved'], before['reserved'])
+        self.assertEqual(self.consistency(), [])
+        with Transaction().start(self.db_name, 0, readonly=True):
+            pool = Pool()
+            Notification = pool.get('res.notification')
+            Sale = pool.get('sale.sale')
+            sale = Sale(order['id'])
+            self.assertEqual(sale.state, 'draft')
+            held, = Notification.search([
+                    ('records', '=', json.dumps([sale.id]))])
+            self.assertIn('Q-HELD', held.label)
+            self.assertEqual(held.user, sale.channel.owner)
+
     def test_assign_by_hand_before_processing(self):
         "Tryton's assign_try leaves alone the stock of an unprocessed order"
         with QueueWorkers(self.db_name, count=0):
