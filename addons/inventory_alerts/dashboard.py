@@ -59,6 +59,41 @@ def _value(quantity, cost):
     return quantity * Coalesce(cost.cost_price, 0)
 
 
+def _valued_stock(where=None, in_warehouse=True):
+    """The availability rows (product, lot, bin) with their warehouse and
+    value at the company's cost price: the one subquery every board reads.
+    ``where`` filters the availability table; ``in_warehouse`` applies the
+    context's warehouse."""
+    pool = Pool()
+    Availability = pool.get('stock.availability')
+    Location = pool.get('stock.location')
+    CostPrice = pool.get('product.cost_price')
+    availability = Availability.__table__()
+    location = Location.__table__()
+    warehouse = Location.__table__()
+    cost = CostPrice.__table__()
+    condition = Literal(True) if where is None else where(availability)
+    warehouse_id = Transaction().context.get('warehouse')
+    if in_warehouse and warehouse_id:
+        condition &= warehouse.id == warehouse_id
+    return (availability
+        .join(location, condition=availability.location == location.id)
+        .join(warehouse, condition=_warehouse_join(location, warehouse))
+        .join(cost, 'LEFT', condition=(cost.product == availability.product)
+            & (cost.company == _company_id()))
+        .select(
+            availability.id.as_('id'),
+            availability.product.as_('product'),
+            availability.lot.as_('lot'),
+            availability.location.as_('location'),
+            warehouse.id.as_('warehouse'),
+            availability.on_hand.as_('on_hand'),
+            availability.reserved.as_('reserved'),
+            availability.received.as_('received'),
+            _value(availability.on_hand, cost).as_('value'),
+            where=condition))
+
+
 class LotExpiry(ModelSQL, ModelView):
     "Near-Expiry Lot"
     __name__ = 'stock.lot.expiry'
@@ -86,21 +121,15 @@ class LotExpiry(ModelSQL, ModelView):
     @classmethod
     def table_query(cls):
         pool = Pool()
-        Availability = pool.get('stock.availability')
-        Location = pool.get('stock.location')
         Lot = pool.get('stock.lot')
         Product = pool.get('product.product')
         TemplateCategory = pool.get('product.template-product.category')
         Category = pool.get('product.category')
-        CostPrice = pool.get('product.cost_price')
-        availability = Availability.__table__()
-        location = Location.__table__()
-        warehouse = Location.__table__()
+        stock = _valued_stock(lambda a: a.on_hand > 0)
         lot = Lot.__table__()
         product = Product.__table__()
         template_category = TemplateCategory.__table__()
         category = Category.__table__()
-        cost = CostPrice.__table__()
         today = _today()
 
         horizon = template_category.join(category,
@@ -110,37 +139,27 @@ class LotExpiry(ModelSQL, ModelView):
                 group_by=[template_category.template])
         expiry = Coalesce(lot.expiration_date, lot.shelf_life_expiration_date)
         days_left = Cast(days_until(expiry, today), 'INTEGER')
-        where = ((availability.on_hand > 0) & (expiry != Null)
+        where = ((expiry != Null)
             & (days_left <= Coalesce(horizon.days,
                     DEFAULT_EXPIRY_ALERT_DAYS)))
-        warehouse_id = Transaction().context.get('warehouse')
-        if warehouse_id:
-            where &= warehouse.id == warehouse_id
-        quantity = Sum(availability.on_hand)
-        return (availability
-            .join(lot, condition=availability.lot == lot.id)
-            .join(product, condition=availability.product == product.id)
+        return (stock
+            .join(lot, condition=stock.lot == lot.id)
+            .join(product, condition=stock.product == product.id)
             .join(horizon, 'LEFT',
                 condition=horizon.template == product.template)
-            .join(location, condition=availability.location == location.id)
-            .join(warehouse, condition=_warehouse_join(
-                    location, warehouse))
-            .join(cost, 'LEFT', condition=(cost.product == product.id)
-                & (cost.company == _company_id()))
             .select(
-                Min(availability.id).as_('id'),
+                Min(stock.id).as_('id'),
                 lot.id.as_('lot'),
                 product.id.as_('product'),
-                warehouse.id.as_('warehouse'),
+                stock.warehouse.as_('warehouse'),
                 expiry.as_('expiration_date'),
                 days_left.as_('days_left'),
-                quantity.as_('quantity'),
-                Sum(availability.reserved).as_('reserved'),
-                Sum(_value(availability.on_hand, cost)).as_('value'),
+                Sum(stock.on_hand).as_('quantity'),
+                Sum(stock.reserved).as_('reserved'),
+                Sum(stock.value).as_('value'),
                 Case((days_left < 0, 'expired'), else_='near').as_('state'),
                 where=where,
-                group_by=[lot.id, product.id, warehouse.id, expiry,
-                    cost.cost_price]))
+                group_by=[lot.id, product.id, stock.warehouse, expiry]))
 
 
 class DashboardContext(ModelView):
@@ -185,35 +204,16 @@ class DashboardStock(ModelSQL, ModelView):
 
     @classmethod
     def table_query(cls):
-        pool = Pool()
-        Availability = pool.get('stock.availability')
-        Location = pool.get('stock.location')
-        CostPrice = pool.get('product.cost_price')
-        availability = Availability.__table__()
-        location = Location.__table__()
-        warehouse = Location.__table__()
-        cost = CostPrice.__table__()
-        where = availability.on_hand != 0
-        warehouse_id = Transaction().context.get('warehouse')
-        if warehouse_id:
-            where &= warehouse.id == warehouse_id
-        return (availability
-            .join(location, condition=availability.location == location.id)
-            .join(warehouse, condition=_warehouse_join(
-                    location, warehouse))
-            .join(cost, 'LEFT', condition=(cost.product == availability.product)
-                & (cost.company == _company_id()))
-            .select(
-                Min(availability.id).as_('id'),
-                availability.product.as_('product'),
-                warehouse.id.as_('warehouse'),
-                availability.location.as_('location'),
-                Sum(availability.on_hand).as_('quantity'),
-                Sum(availability.reserved).as_('reserved'),
-                Sum(_value(availability.on_hand, cost)).as_('value'),
-                where=where,
-                group_by=[availability.product, warehouse.id,
-                    availability.location, cost.cost_price]))
+        stock = _valued_stock(lambda a: a.on_hand != 0)
+        return stock.select(
+            Min(stock.id).as_('id'),
+            stock.product.as_('product'),
+            stock.warehouse.as_('warehouse'),
+            stock.location.as_('location'),
+            Sum(stock.on_hand).as_('quantity'),
+            Sum(stock.reserved).as_('reserved'),
+            Sum(stock.value).as_('value'),
+            group_by=[stock.product, stock.warehouse, stock.location])
 
 
 class DashboardAge(ModelSQL, ModelView):
@@ -234,35 +234,22 @@ class DashboardAge(ModelSQL, ModelView):
 
     @classmethod
     def table_query(cls):
-        pool = Pool()
-        Availability = pool.get('stock.availability')
-        Location = pool.get('stock.location')
-        CostPrice = pool.get('product.cost_price')
-        availability = Availability.__table__()
-        location = Location.__table__()
-        warehouse = Location.__table__()
-        cost = CostPrice.__table__()
+        # every warehouse: the board groups by warehouse
+        stock = _valued_stock(lambda a: a.on_hand > 0, in_warehouse=False)
         today = _today()
-        age = -days_until(Coalesce(availability.received, today), today)
+        age = -days_until(Coalesce(stock.received, today), today)
         whens, sequences = [], []
         for index, bound in enumerate(AGE_BOUNDS):
             whens.append((age <= bound, age_bucket(bound)))
             sequences.append((age <= bound, index + 1))
         bucket = Case(*whens, else_=age_bucket(AGE_BOUNDS[-1] + 1))
         sequence = Case(*sequences, else_=len(AGE_BOUNDS) + 1)
-        rows = (availability
-            .join(location, condition=availability.location == location.id)
-            .join(warehouse, condition=_warehouse_join(
-                    location, warehouse))
-            .join(cost, 'LEFT', condition=(cost.product == availability.product)
-                & (cost.company == _company_id()))
-            .select(
-                warehouse.id.as_('warehouse'),
-                bucket.as_('bucket'),
-                sequence.as_('sequence'),
-                availability.on_hand.as_('quantity'),
-                _value(availability.on_hand, cost).as_('value'),
-                where=availability.on_hand > 0))
+        rows = stock.select(
+            stock.warehouse.as_('warehouse'),
+            bucket.as_('bucket'),
+            sequence.as_('sequence'),
+            stock.on_hand.as_('quantity'),
+            stock.value.as_('value'))
         return rows.select(
             (rows.warehouse * 100 + rows.sequence).as_('id'),
             rows.warehouse, rows.bucket, rows.sequence,
@@ -293,12 +280,10 @@ class DashboardTurnoverMixin:
     @classmethod
     def table_query(cls):
         pool = Pool()
-        Availability = pool.get('stock.availability')
         Move = pool.get('stock.move')
         Location = pool.get('stock.location')
         Product = pool.get('product.product')
         TemplateCategory = pool.get('product.template-product.category')
-        CostPrice = pool.get('product.cost_price')
         context = Transaction().context
         today = _today()
         from_date = context.get('from_date') or (
@@ -306,32 +291,23 @@ class DashboardTurnoverMixin:
         to_date = context.get('to_date') or today
         warehouse_id = context.get('warehouse')
 
-        availability = Availability.__table__()
-        location = Location.__table__()
-        warehouse = Location.__table__()
         move = Move.__table__()
         from_location = Location.__table__()
         to_location = Location.__table__()
         move_warehouse = Location.__table__()
-        cost = CostPrice.__table__()
 
-        stock_where = Literal(True)
         move_where = ((move.state == 'done')
             & (from_location.type == 'storage')
             & to_location.type.in_(['customer', 'production'])
             & (move.effective_date >= from_date)
             & (move.effective_date <= to_date))
         if warehouse_id:
-            stock_where &= warehouse.id == warehouse_id
             move_where &= move_warehouse.id == warehouse_id
-        stock = (availability
-            .join(location, condition=availability.location == location.id)
-            .join(warehouse, condition=_warehouse_join(
-                    location, warehouse))
-            .select(availability.product.as_('product'),
-                availability.on_hand.as_('quantity'),
-                Literal(0.0).as_('consumed'),
-                where=stock_where))
+        valued = _valued_stock()
+        stock = valued.select(valued.product.as_('product'),
+            valued.on_hand.as_('quantity'),
+            Literal(0.0).as_('consumed'),
+            valued.value.as_('value'))
         consumed = (move
             .join(from_location,
                 condition=move.from_location == from_location.id)
@@ -341,16 +317,14 @@ class DashboardTurnoverMixin:
             .select(move.product.as_('product'),
                 Literal(0.0).as_('quantity'),
                 move.internal_quantity.as_('consumed'),
+                Literal(0).as_('value'),
                 where=move_where))
         union = Union(stock, consumed, all_=True)
-        per_product = union.join(cost, 'LEFT',
-            condition=(cost.product == union.product)
-            & (cost.company == _company_id())
-            ).select(union.product.as_('product'),
-                Sum(union.quantity).as_('quantity'),
-                Sum(union.consumed).as_('consumed'),
-                Sum(_value(union.quantity, cost)).as_('value'),
-                group_by=[union.product])
+        per_product = union.select(union.product.as_('product'),
+            Sum(union.quantity).as_('quantity'),
+            Sum(union.consumed).as_('consumed'),
+            Sum(union.value).as_('value'),
+            group_by=[union.product])
         product = Product.__table__()
         template_category = TemplateCategory.__table__()
         first_category = template_category.select(

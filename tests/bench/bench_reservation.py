@@ -308,7 +308,7 @@ def run_api_servers(args, db_name, fixture, skus, clients):
             process = subprocess.Popen(
                 [os.path.join(binary, 'trytond'), '-d', db_name],
                 env={**env, 'TRYTOND_WEB__LISTEN': f'127.0.0.1:{port}'},
-                stdout=log, stderr=log)
+                stdout=log, stderr=log, start_new_session=True)
             processes.append(process)
             _wait_port(port, process)
             urls.append(f'http://127.0.0.1:{port}/{db_name}'
@@ -316,7 +316,7 @@ def run_api_servers(args, db_name, fixture, skus, clients):
         processes.append(subprocess.Popen(
                 [os.path.join(binary, 'trytond-worker'), '-d', db_name,
                     '-n', str(args.workers)],
-                env=env, stdout=log, stderr=log))
+                env=env, stdout=log, stderr=log, start_new_session=True))
         run_id = uuid.uuid4().hex[:8]
         work = order_poster(urls, fixture, skus, run_id)
         # Warm up: every server loads its pool before the timed orders
@@ -337,13 +337,16 @@ def run_api_servers(args, db_name, fixture, skus, clients):
         return latencies, failed, elapsed, elapsed + (
             time.monotonic() - start)
     finally:
+        # Each in its own process group: the worker's pool processes too
+        import signal
         for process in processes:
-            process.terminate()
+            os.killpg(process.pid, signal.SIGTERM)
         for process in processes:
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                process.kill()
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
         log.close()
 
 
