@@ -159,7 +159,11 @@ _HTTP_CODES = {
 
 
 def json_errors(func):
-    "Render every error of the route as JSON"
+    """Render every error of the route as JSON.  Put it on both sides of
+    trytond's ``with_pool``: inside it, so that an unexpected exception is a
+    JSON 500 (``with_pool`` would turn it into a 400 "Unable to get RPC
+    method" for a JSON body without a JSON-RPC method); outside it, for the
+    errors of ``with_pool`` itself (unknown database)."""
     @wraps(func)
     def wrapper(request, *args, **kwargs):
         try:
@@ -781,6 +785,7 @@ def _intake(pool, order, user_id, key, digest):
 @set_max_request_size(MAX_BODY)
 @json_errors
 @with_pool
+@json_errors
 def orders(request, pool):
     claimed = _claim(request, pool)
     if isinstance(claimed, Response):
@@ -821,6 +826,7 @@ def _get_order_in_language(request, pool, order_id):
 @app.route(PREFIX + '/orders/<order_id>', methods=ALL_METHODS)
 @json_errors
 @with_pool
+@json_errors
 def order(request, pool, order_id):
     return _get_order(request, pool, order_id)
 
@@ -878,6 +884,7 @@ def _get_stock_in_language(request, pool):
 @app.route(PREFIX + '/stock', methods=ALL_METHODS)
 @json_errors
 @with_pool
+@json_errors
 def stock(request, pool):
     return _get_stock(request, pool)
 
@@ -891,6 +898,7 @@ def _refuse_method(request, pool):
 @app.route(PREFIX + '/openapi.yaml', methods=ALL_METHODS)
 @json_errors
 @with_pool
+@json_errors
 def openapi(request, pool):
     if request.method != 'GET':
         _refuse_method(request, pool)

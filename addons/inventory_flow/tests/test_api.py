@@ -624,6 +624,24 @@ class OrderAPITestCase(SuiteDatabaseMixin, RouteTestCase):
         response = self.client().post(f'/{self.db_name}{API}/openapi.yaml')
         self.assertError(response, 405, 'method_not_allowed')
 
+    def test_internal_error_is_json_500(self):
+        "An unexpected failure answers a JSON 500 and applies nothing"
+        from unittest import mock
+
+        from trytond.modules.inventory_flow import api
+        before = table_counts()
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("disk on fire")
+        with mock.patch.object(api, 'create_order', broken), \
+                self.assertLogs('trytond.modules.inventory_flow.api',
+                    'ERROR'):
+            response = self.post(order_body('E-500', lines=[
+                        {'sku': 'WATER', 'quantity': 1, 'unit_price': 1}]))
+        body = self.assertError(response, 500, 'internal_error')
+        self.assertNotIn('disk on fire', body['message'])
+        self.assertEqual(table_counts(), before)
+
     def test_openapi(self):
         "The OpenAPI document is served and valid OpenAPI 3.1"
         from openapi_spec_validator import validate
