@@ -5,51 +5,20 @@ comment), the switching rules replayed from a supplier's history
 (authority's approval, steady production, discontinuation and resumption)
 and the inspections in the lot trace PDF."""
 import datetime as dt
-import uuid
 import shutil
 import subprocess
 import tempfile
+import uuid
 
 from trytond.exceptions import UserError
 from trytond.model.exceptions import AccessError
 from trytond.modules.inventory_flow.tests.tools import SuiteDatabaseMixin
+from trytond.modules.inventory_qc.demo_qc import quarantine_lot
 from trytond.pool import Pool
 from trytond.tests.test_tryton import _DBTestCase, with_transaction
 from trytond.transaction import Transaction
 
 QUARANTINE_BIN = 'Q-01-1-01'
-
-
-def quarantine_lot(number, quantity):
-    """Park a second demo yogurt lot in quarantine with its pending
-    inspection, as a receipt does; return the inspection"""
-    from trytond.modules.inventory_qc.demo_qc import _Receipt
-    pool = Pool()
-    Inspection = pool.get('quality.inspection')
-    Lot = pool.get('stock.lot')
-    Move = pool.get('stock.move')
-    Location = pool.get('stock.location')
-    demo, = Inspection.search([('location', '!=', None)], limit=1)
-    supplier, = Location.search([('type', '=', 'supplier')], limit=1)
-    lot, = Lot.create([{'number': number, 'product': demo.product.id,
-                'shelf_life_expiration_date': (
-                    demo.lot.shelf_life_expiration_date)}])
-    move, = Move.create([{
-                'product': demo.product.id, 'unit': demo.unit.id,
-                'quantity': quantity, 'from_location': supplier.id,
-                'to_location': demo.location.id, 'company': demo.company.id,
-                'unit_price': demo.product.cost_price,
-                'currency': demo.company.currency.id, 'lot': lot.id,
-                }])
-    with Transaction().set_context(_skip_warnings=True):
-        Move.do([move])
-    letters = pool.get('quality.sampling.letter').rows()
-    plans = pool.get('quality.sampling.plan').tables()
-    inspection = Inspection._from_receipt(
-        demo.control, _Receipt(move), move, letters, plans)
-    inspection.location = move.to_location
-    inspection.save()
-    return inspection
 
 
 class QcPlusTestCase(SuiteDatabaseMixin, _DBTestCase):
