@@ -84,10 +84,11 @@ class LotTraceReport(metaclass=PoolMeta):
 
 
 def _value(value):
+    "An entered value as printed (the PDF font has no check marks)"
     if value is True:
-        return '✓'
+        return gettext('inventory_qc.msg_trace_yes')
     if value is False:
-        return '✗'
+        return gettext('inventory_qc.msg_trace_no')
     if isinstance(value, float):
         return f'{value:g}'
     return str(value)

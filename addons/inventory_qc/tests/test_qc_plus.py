@@ -117,16 +117,16 @@ class QcPlusTestCase(SuiteDatabaseMixin, _DBTestCase):
         self.assertEqual(section['title'], 'Quality inspections')
         row, = section['rows']
         self.assertEqual(row[2:5], ['Normal', 'E n=13 Ac=0 Re=1', '2'])
-        self.assertIn('Net weight: 503', row[5])
+        self.assertEqual(row[5], 'Seal intact: yes; Net weight: 503')
         self.assertEqual(row[6:8], ['Concession', 'Maria Manager'])
         self.assertEqual(row[9],
             'Seal slightly creased, content checked: accepted')
         row, = Report.lot_data(demo.lot)['sections'][-1]['rows']
         self.assertEqual(row[6], 'Partial (6 u)')
-        # … in the PDF
-        from trytond.modules.inventory_flow import tracedoc
-        pdf = tracedoc.render(data)
-        self.assertEqual(pdf[:5], b'%PDF-')
+        # … in the PDF the report prints
+        kind, pdf, _, name = Report.execute([second.lot.id], {})
+        self.assertEqual((kind, pdf[:5], name),
+            ('pdf', b'%PDF-', 'trace-QC-PLUS-2'))
         if shutil.which('pdftotext'):
             with tempfile.NamedTemporaryFile(suffix='.pdf') as file:
                 file.write(pdf)
