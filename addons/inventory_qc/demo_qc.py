@@ -1,6 +1,7 @@
 """Demo data of the quality gate (A4): an inspection plan for the natural
 yogurt and an inspection for the lot the demo parks in quarantine."""
 from trytond.pool import Pool
+from trytond.transaction import Transaction
 
 
 def create_demo(company):
@@ -65,3 +66,36 @@ class _Receipt:
         self.company = move.company
         suppliers = move.product.template.product_suppliers
         self.supplier = suppliers[0].party if suppliers else None
+
+
+def quarantine_lot(number, quantity):
+    """Park one more lot of the demo's quarantined product in quarantine
+    with its pending inspection, as a receipt does (for the tests and the
+    browser tests of the partial and concession decisions); return the
+    inspection."""
+    pool = Pool()
+    Inspection = pool.get('quality.inspection')
+    Lot = pool.get('stock.lot')
+    Move = pool.get('stock.move')
+    Location = pool.get('stock.location')
+    demo, = Inspection.search([('location', '!=', None)], limit=1)
+    supplier, = Location.search([('type', '=', 'supplier')], limit=1)
+    lot, = Lot.create([{'number': number, 'product': demo.product.id,
+                'shelf_life_expiration_date': (
+                    demo.lot.shelf_life_expiration_date)}])
+    move, = Move.create([{
+                'product': demo.product.id, 'unit': demo.unit.id,
+                'quantity': quantity, 'from_location': supplier.id,
+                'to_location': demo.location.id, 'company': demo.company.id,
+                'unit_price': demo.product.cost_price,
+                'currency': demo.company.currency.id, 'lot': lot.id,
+                }])
+    with Transaction().set_context(_skip_warnings=True):
+        Move.do([move])
+    letters = pool.get('quality.sampling.letter').rows()
+    plans = pool.get('quality.sampling.plan').tables()
+    inspection = Inspection._from_receipt(
+        demo.control, _Receipt(move), move, letters, plans)
+    inspection.location = move.to_location
+    inspection.save()
+    return inspection

@@ -42,6 +42,7 @@ SEVERITIES = [
     ('tightened', "Tightened"),
     ('reduced', "Reduced"),
     ('skip', "Skip-lot"),
+    ('discontinued', "Discontinued (100 %)"),
     ]
 DECISIONS = [
     (None, ''),
@@ -188,6 +189,21 @@ class Control(metaclass=PoolMeta):
             ('skip_lot_after', '>', 0)],
         help="At reduced inspection, after this many consecutive accepted "
         "lots only every second lot is inspected; empty never skips.")
+    reduced_approved = fields.Boolean(
+        "Reduced Inspection Approved",
+        help="The responsible authority considers reduced inspection "
+        "desirable: without it the switching score never switches to "
+        "reduced inspection (ISO 2859-1 9.3.3).")
+    production_steady = fields.Boolean(
+        "Production Steady",
+        help="The supplier's production is at a steady rate; clear it when "
+        "production becomes irregular or delayed: reduced inspection then "
+        "returns to normal (ISO 2859-1 9.3.3, 9.3.4).")
+    resumed_at = fields.DateTime(
+        "Resumed at",
+        help="When the supplier's corrective action was accepted after "
+        "inspection was discontinued: the history restarts there at "
+        "tightened inspection (ISO 2859-1 9.4).")
 
     @classmethod
     def __setup__(cls):
@@ -209,6 +225,10 @@ class Control(metaclass=PoolMeta):
 
     @classmethod
     def default_switching(cls):
+        return True
+
+    @classmethod
+    def default_production_steady(cls):
         return True
 
     @classmethod
@@ -242,17 +262,27 @@ class Control(metaclass=PoolMeta):
         Inspection = Pool().get('quality.inspection')
         if not self.switching or not supplier:
             return 'normal', False
-        decided = Inspection.search([
-                ('control', '=', self.id),
-                ('supplier', '=', supplier.id),
-                ('decision', '!=', None),
-                ], order=[('decided_at', 'ASC'), ('id', 'ASC')])
+        domain = [
+            ('control', '=', self.id),
+            ('supplier', '=', supplier.id),
+            ('decision', '!=', None),
+            ]
+        start = None
+        if self.resumed_at:
+            domain.append(('decided_at', '>', self.resumed_at))
+            start = sampling.SwitchingState('tightened')
+        decided = Inspection.search(
+            domain, order=[('decided_at', 'ASC'), ('id', 'ASC')])
         state = sampling.replay([
                 (i.decision == 'pass', i.accept_number or 0,
-                    i.decision == 'pass') for i in decided
-                if i.severity != 'skip'])
-        severity = ('tightened' if state.severity == 'discontinued'
-            else state.severity)
+                    i.decision == 'pass' and (
+                        i.tighter_accept_number is None
+                        or (i.defective or 0) <= i.tighter_accept_number))
+                for i in decided if i.severity != 'skip'],
+            start, steady=(self.production_steady is None
+                or bool(self.production_steady)),
+            approved=bool(self.reduced_approved))
+        severity = state.severity
         skip = bool(self.skip_lot_after
             and state.skip_lot(self.skip_lot_after)
             and decided and decided[-1].severity != 'skip')
@@ -325,6 +355,10 @@ class Inspection(metaclass=PoolMeta):
         help="The lot is accepted with at most this many defective units.")
     reject_number = fields.Integer("Rejection Number", readonly=True,
         help="The lot is rejected from this many defective units on.")
+    tighter_accept_number = fields.Integer(
+        "Acceptance Number One AQL Tighter", readonly=True,
+        help="The acceptance number of the same sample at the next tighter "
+        "AQL, for the switching score.")
     instruction = fields.Function(fields.Char("Instruction",
             help="What the inspector has to do."), 'get_instruction')
     defective = fields.Integer(
@@ -420,6 +454,9 @@ class Inspection(metaclass=PoolMeta):
             return None
         if self.severity == 'skip':
             return gettext('inventory_qc.msg_instruction_skip')
+        if self.severity == 'discontinued':
+            return gettext('inventory_qc.msg_instruction_discontinued',
+                sample=self.sample_size, accept=self.accept_number)
         return gettext('inventory_qc.msg_instruction',
             sample=self.sample_size, accept=self.accept_number)
 
@@ -486,9 +523,20 @@ class Inspection(metaclass=PoolMeta):
             severity=None):
         severity, skip = severity or control.severity_for(shipment.supplier)
         lot_size = max(1, int(round(move.internal_quantity)))
+        aql = float(control.aql or '1.0')
         plan = sampling.sampling_plan(
-            lot_size, control.inspection_level or 'II',
-            float(control.aql or '1.0'), severity, letters, plans)
+            lot_size, control.inspection_level or 'II', aql,
+            'tightened' if severity == 'discontinued' else severity,
+            letters, plans)
+        if severity == 'discontinued':
+            # Acceptance sampling is discontinued (ISO 2859-1 9.4): every
+            # unit is inspected until the corrective action is accepted
+            plan = sampling.Plan(plan.letter, plan.severity, aql, lot_size,
+                plan.accept, plan.reject, full=True)
+        tighter = sampling.tighter_aql(
+            aql, sorted({a for _, c in plans.values() for a in c}))
+        tighter_cell = plans.get((plan.severity, plan.letter), (0, {}))[
+            1].get(tighter) if tighter is not None else None
         inspection = cls.get_from_control(control, move)
         inspection.company = shipment.company
         inspection.reference = move.lot.number if move.lot else None
@@ -505,6 +553,8 @@ class Inspection(metaclass=PoolMeta):
         inspection.sample_size = 0 if skip else plan.sample_size
         inspection.accept_number = plan.accept
         inspection.reject_number = plan.reject
+        inspection.tighter_accept_number = (tighter_cell[0]
+            if isinstance(tighter_cell, (tuple, list)) else None)
         inspection.points = {p.name: None for p in control.points}
         return inspection
 

@@ -18,7 +18,8 @@ attributes — Part 1: Sampling schemes indexed by acceptance quality limit
   telling to use the first plan below (``down``) or above (``up``) it, with
   that plan's sample size (clause 10.2, "the arrow rule");
 * clause 9 — switching rules between normal, tightened and reduced
-  inspection, the switching score, and discontinuation;
+  inspection, the switching score (with steady production and the
+  authority's approval for reduced), discontinuation and resumption;
 * ISO 2859-3 — skip-lot: a supplier with a long clean record has only a
   fraction of the lots inspected.
 
@@ -36,7 +37,7 @@ from dataclasses import dataclass, field
 
 __all__ = ['LETTERS', 'LEVELS', 'SEVERITIES', 'Plan', 'SamplingError',
     'code_letter', 'single_plan', 'sampling_plan', 'SwitchingState',
-    'switch', 'replay']
+    'switch', 'resume', 'replay', 'tighter_aql']
 
 LETTERS = 'ABCDEFGHJKLMNPQRS'
 LEVELS = ('S-1', 'S-2', 'S-3', 'S-4', 'I', 'II', 'III')
@@ -207,23 +208,31 @@ class SwitchingState:
         return self.severity == 'reduced' and self.skip_count >= skip_after
 
 
-def switch(state, accepted, accept_number=1, accepted_tighter=None):
+def switch(state, accepted, accept_number=1, accepted_tighter=None,
+        steady=True, approved=False):
     """Return the :class:`SwitchingState` after one lot's result.
 
-    ``accepted``: the lot was accepted on original inspection;
-    ``accept_number``: the Ac of the plan used; ``accepted_tighter``: the
-    lot would also have been accepted with the AQL one step tighter (for
-    the switching score when Ac ≥ 2; defaults to ``accepted``).
+    ``accepted``: the lot was accepted on original inspection (a lot
+    released by concession was not); ``accept_number``: the Ac of the plan
+    used; ``accepted_tighter``: the lot would also have been accepted with
+    the AQL one step tighter (for the switching score when Ac ≥ 2;
+    defaults to ``accepted``); ``steady``: production is at a steady rate;
+    ``approved``: the responsible authority considers reduced inspection
+    desirable.
 
-    * normal → tightened when 2 of at most 5 consecutive lots are not
+    * normal → tightened when 2 of 5 or fewer consecutive lots are not
       accepted (9.3.1);
     * tightened → normal after 5 consecutive accepted lots (9.3.2);
-      5 lots not accepted at tightened discontinue inspection (9.4);
-    * normal → reduced when the switching score reaches 30 (9.3.3): +2
-      per accepted lot when Ac ≤ 1 (else reset), +3 per lot accepted at
-      the tighter AQL when Ac ≥ 2 (else reset); any not accepted lot
-      resets it;
-    * reduced → normal when a lot is not accepted (9.3.4).
+      5 lots not accepted while tightened discontinue inspection (9.4),
+      until :func:`resume` after corrective action;
+    * normal → reduced when the switching score reaches 30 **and**
+      production is steady **and** the authority approves (9.3.3): the
+      score starts at 0, adds 2 per accepted lot when Ac ≤ 1 (else back
+      to 0), adds 3 per lot accepted at the tighter AQL when Ac ≥ 2 (else
+      back to 0) — so at least 10 accepted lots; without the other two
+      conditions the lot stays at normal and the score is kept;
+    * reduced → normal when a lot is not accepted or production is not
+      steady (9.3.4).
 
     >>> s = SwitchingState()
     >>> s = switch(switch(s, False), False)
@@ -249,7 +258,7 @@ def switch(state, accepted, accept_number=1, accepted_tighter=None):
             score = state.score + 2
         else:
             score = state.score + 3 if accepted_tighter else 0
-        if score >= 30:
+        if score >= 30 and steady and approved:
             return SwitchingState('reduced')
         return SwitchingState('normal', recent, score)
     if severity == 'tightened':
@@ -260,23 +269,51 @@ def switch(state, accepted, accept_number=1, accepted_tighter=None):
             return SwitchingState('normal')
         return SwitchingState('tightened', recent, 0, rejections)
     # reduced
-    if not accepted:
+    if not accepted or not steady:
         return SwitchingState('normal')
     return SwitchingState('reduced', recent, 0, 0, state.skip_count + 1)
 
 
-def replay(results, state=None):
+def resume(state):
+    """Return the state once corrective action was taken after inspection
+    was discontinued: tightened inspection, as if 2 lots had just been
+    rejected (9.4).
+
+    >>> resume(SwitchingState('discontinued', tightened_rejections=5))
+    SwitchingState(severity='tightened', recent=(), score=0, \
+tightened_rejections=0, skip_count=0)
+    """
+    if state.severity != 'discontinued':
+        return state
+    return SwitchingState('tightened')
+
+
+def replay(results, state=None, steady=True, approved=False):
     """Return the :class:`SwitchingState` after a history of lot results,
     oldest first; each result is ``(accepted, accept_number,
-    accepted_tighter)`` or just ``accepted``.
+    accepted_tighter)`` or just ``accepted``; ``steady`` and ``approved``
+    as for :func:`switch`.
 
-    >>> replay([True] * 15).severity
+    >>> replay([True] * 15, approved=True).severity
     'reduced'
+    >>> replay([True] * 15).severity, replay([True] * 15).score
+    ('normal', 30)
     """
     state = state or SwitchingState()
     for result in results:
-        if isinstance(result, (tuple, list)):
-            state = switch(state, *result)
-        else:
-            state = switch(state, result)
+        if not isinstance(result, (tuple, list)):
+            result = (result,)
+        state = switch(state, *result, steady=steady, approved=approved)
     return state
+
+
+def tighter_aql(aql, aqls):
+    """Return the AQL one step tighter than ``aql`` in the sorted
+    ``aqls`` of the table, or None for the tightest (switching score,
+    9.3.3).
+
+    >>> tighter_aql(1.0, [0.65, 1.0, 1.5])
+    0.65
+    """
+    smaller = [a for a in aqls if a < aql]
+    return max(smaller) if smaller else None

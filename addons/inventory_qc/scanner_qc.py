@@ -3,12 +3,18 @@
 Scan the lot (its number, or a GS1 label with the lot) or the quarantine
 bin; the step shows the sampling instruction and asks each check of the
 plan in turn, then the defective units found in the sample, then offers
-pass or fail.  Every entry is validated by ``quality.inspection.record``
-(a measurement must be a number in the check's unit) and the decision by
-the inspection's own transitions (group, mandatory checks, not twice).
+pass, fail, partial (the quantity to reject is typed: it goes to the
+rejection bin and a supplier return, the rest to putaway) or — for a QC
+lead or warehouse manager — concession (released with the deviation typed
+as the comment).  Every entry is validated by
+``quality.inspection.record`` (a measurement must be a number in the
+check's unit) and the decision by the inspection's own transitions (group,
+mandatory checks, quantity, comment, not twice), so the server refuses
+what the client did not offer.
 
 State: ``inspection`` id, the ``ask``-ed check name (or ``__defective__``,
-``__decide__``).
+``__decide__``, ``__partial__`` for the quantity to reject,
+``__concession__`` for the comment).
 """
 from http import HTTPStatus
 
@@ -18,10 +24,16 @@ from trytond.modules.inventory_flow.scanner import (
 from trytond.modules.inventory_flow.gs1 import ScanError
 from trytond.pool import Pool
 
+from trytond.model.exceptions import AccessError
+
+from .inspection import CONCESSION_GROUPS, in_groups
 from .measurement import EntryError, parse_entry
 
 DEFECTIVE = '__defective__'
 DECIDE = '__decide__'
+PARTIAL = '__partial__'
+CONCESSION = '__concession__'
+DECISIONS = {'__pass__', '__fail__', PARTIAL, CONCESSION}
 
 
 @register_step
@@ -46,20 +58,59 @@ class InspectStep(Step):
         inspection = Inspection(int(inspection_id))
         ask = state.get('ask')
         if ask == DECIDE:
-            if value not in {'__pass__', '__fail__'}:
+            if value not in DECISIONS:
                 raise ScanFailure('decide', gettext(
                         'inventory_qc.msg_prompt_inspect_decide'))
+            if value == PARTIAL:
+                return self._ask_more(inspection, PARTIAL, gettext(
+                        'inventory_qc.msg_prompt_inspect_partial',
+                        quantity=_quantity(inspection)),
+                    input='quantity'), False
+            if value == CONCESSION:
+                self._check_concession(inspection)
+                return self._ask_more(inspection, CONCESSION, gettext(
+                        'inventory_qc.msg_prompt_inspect_concession'),
+                    input='text'), False
             if value == '__pass__':
                 Inspection.pass_([inspection])
                 decision = gettext('inventory_qc.msg_decision_pass')
             else:
                 Inspection.fail([inspection])
                 decision = gettext('inventory_qc.msg_decision_fail')
-            screen = self.start()
-            screen['message'] = gettext('inventory_qc.msg_inspect_decided',
-                inspection=inspection.rec_name, decision=decision)
-            screen['level'] = 'success'
-            return screen, True
+            return self._decided(inspection, decision), True
+        if ask == PARTIAL:
+            if value == '__back__':
+                return self._ask(inspection), False
+            try:
+                quantity = parse_entry('float', value,
+                    inspection.unit.symbol if inspection.unit else None)
+            except EntryError as error:
+                raise ScanFailure('entry_%s' % error.code, gettext(
+                        'inventory_qc.msg_entry_%s' % error.code,
+                        value=value, check=gettext(
+                            'inventory_qc.msg_prompt_inspect_partial',
+                            quantity=_quantity(inspection)),
+                        unit=inspection.unit.symbol
+                        if inspection.unit else ''))
+            # The inspection's transition refuses 0, the whole lot or more
+            inspection.defective_quantity = quantity
+            inspection.save()
+            Inspection.partial([inspection])
+            return self._decided(inspection, gettext(
+                    'inventory_qc.msg_decision_partial',
+                    rejected=_quantity(inspection, quantity),
+                    released=_quantity(
+                        inspection, inspection.quantity - quantity))), True
+        if ask == CONCESSION:
+            if value == '__back__':
+                return self._ask(inspection), False
+            self._check_concession(inspection)
+            # An empty comment is refused by the transition
+            inspection.decision_comment = (value or '').strip()
+            inspection.save()
+            Inspection.concession([inspection])
+            return self._decided(inspection, gettext(
+                    'inventory_qc.msg_decision_concession')), True
         if ask == DEFECTIVE:
             try:
                 defective = parse_entry('integer', value)
@@ -85,6 +136,31 @@ class InspectStep(Step):
         return self._ask(inspection, gettext(
                 'inventory_qc.msg_inspect_recorded', check=point.string,
                 value=recorded)), True
+
+    @staticmethod
+    def _check_concession(inspection):
+        "Refuse a concession to who is neither QC lead nor manager"
+        if not in_groups(*CONCESSION_GROUPS):
+            raise AccessError(gettext(
+                    'inventory_qc.msg_decision_group_lead',
+                    inspection=inspection.rec_name))
+
+    def _decided(self, inspection, decision):
+        screen = self.start()
+        screen['message'] = gettext('inventory_qc.msg_inspect_decided',
+            inspection=inspection.rec_name, decision=decision)
+        screen['level'] = 'success'
+        return screen
+
+    def _ask_more(self, inspection, ask, prompt, input='scan'):
+        "The screen asking the quantity of a partial or a concession's comment"
+        screen = self._ask(inspection)
+        screen['state'] = {'inspection': inspection.id, 'ask': ask}
+        screen['prompt'] = prompt
+        screen['input'] = input
+        screen['actions'] = [{'value': '__back__',
+                'label': gettext('inventory_qc.msg_action_back')}]
+        return screen
 
     def _find(self, value):
         "Return the first pending lot inspection of the scanned lot or bin"
@@ -145,12 +221,19 @@ class InspectStep(Step):
         else:
             state['ask'] = DECIDE
             prompt = gettext('inventory_qc.msg_prompt_inspect_decide')
-            actions = [
+            decisions = [
                 {'value': '__pass__',
                     'label': gettext('inventory_qc.msg_action_pass')},
                 {'value': '__fail__',
                     'label': gettext('inventory_qc.msg_action_fail')},
-                ] + actions
+                {'value': PARTIAL,
+                    'label': gettext('inventory_qc.msg_action_partial')},
+                ]
+            # Offered to whom may grant it; the server refuses the others
+            if in_groups(*CONCESSION_GROUPS):
+                decisions.append({'value': CONCESSION, 'label': gettext(
+                            'inventory_qc.msg_action_concession')})
+            actions = decisions + actions
         screen = self.screen(state, prompt, message or inspection.instruction,
             'success' if message else 'info', lines=lines, actions=actions)
         screen['header'] = ' · '.join(filter(None, [
@@ -170,3 +253,11 @@ def _label(point, value):
         text = f'{value:g}'
         return f'{text} {point.unit.symbol}' if point.unit else text
     return str(value)
+
+
+def _quantity(inspection, quantity=None):
+    "A quantity of the lot with its unit, as the inspector reads it"
+    if quantity is None:
+        quantity = inspection.quantity
+    text = f'{quantity:g}'
+    return f'{text} {inspection.unit.symbol}' if inspection.unit else text

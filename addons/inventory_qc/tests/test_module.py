@@ -59,6 +59,7 @@ class InventoryQcTestCase(
                         'name': "Plan", 'company': company.id,
                         'operations': ['stock.shipment.in:quarantine'],
                         'skip_lot_after': 10,
+                        'reduced_approved': True,
                         'points': [('create', [{
                                         'name': 'ok', 'string': "OK",
                                         'type_': 'boolean'}])],

@@ -100,9 +100,10 @@ class SamplingTableTestCase(unittest.TestCase):
         self.assertEqual((tightened.sample_size, tightened.accept), (125, 2))
         self.assertEqual(reduced.sample_size, 50)
         self.assertLess(tightened.accept, normal.accept)
-        # The tightened table has the extra letter S for AQL 0.010
-        plan = single_plan('R', 0.010, 'tightened', PLANS)
-        self.assertEqual((plan.letter, plan.sample_size), ('S', 3150))
+        # The tightened table has the extra letter S (3 150 units) below R
+        plan = single_plan('R', 0.025, 'tightened', PLANS)
+        self.assertEqual((plan.letter, plan.sample_size, plan.accept),
+            ('S', 3150, 1))
 
     def test_small_lot_inspected_whole(self):
         plan = sampling_plan(5, 'III', 0.65, 'normal', LETTER_ROWS, PLANS)
@@ -168,10 +169,13 @@ class SwitchingTestCase(unittest.TestCase):
 
     def test_switching_score_to_reduced(self):
         # Ac 0/1: +2 per accepted lot, 30 reached after 15 lots
-        self.assertEqual(replay([(True, 0, True)] * 14).severity, 'normal')
-        self.assertEqual(replay([(True, 0, True)] * 15).severity, 'reduced')
+        self.assertEqual(
+            replay([(True, 0, True)] * 14, approved=True).severity, 'normal')
+        self.assertEqual(
+            replay([(True, 0, True)] * 15, approved=True).severity, 'reduced')
         # Ac ≥ 2: +3 only when also accepted at the tighter AQL
-        self.assertEqual(replay([(True, 3, True)] * 10).severity, 'reduced')
+        self.assertEqual(
+            replay([(True, 3, True)] * 10, approved=True).severity, 'reduced')
         self.assertEqual(
             replay([(True, 3, True)] * 9 + [(True, 3, False)]).score, 0)
 
