@@ -272,7 +272,8 @@ class Invoice(metaclass=PoolMeta):
         pool = Pool()
         Line = pool.get('account.invoice.line')
         Tolerance = pool.get('account.invoice.match.tolerance')
-        supplier = [i for i in invoices if i.type == 'in']
+        supplier = [i for i in invoices if i.type == 'in'
+            and i.state in {'draft', 'validated'}]
         if not supplier:
             return
         rules = Tolerance.get_for(supplier)
