@@ -232,15 +232,18 @@ class Invoice(metaclass=PoolMeta):
     def get_match(cls, invoices, names):
         pool = Pool()
         Line = pool.get('account.invoice.line')
+        Tolerance = pool.get('account.invoice.match.tolerance')
         result = {n: {i.id: None for i in invoices} for n in names}
         supplier = [i for i in invoices if i.type == 'in']
         lines = [l for i in supplier for l in i.lines if l.type == 'line']
         matches = Line.match(lines)
+        with without_check_access():
+            rules = Tolerance.get_for(supplier)
         for invoice in supplier:
             states = [matches[l.id] for l in invoice.lines if l.id in matches]
             if 'match_state' in names:
                 result['match_state'][invoice.id] = _invoice_state(
-                    [s for s, _ in states])
+                    [s for s, _ in states], rules[invoice.id])
             if 'match_summary' in names:
                 summary = [
                     gettext('inventory_flow.msg_match_summary_line',
@@ -276,15 +279,13 @@ class Invoice(metaclass=PoolMeta):
             and i.state in {'draft', 'validated'}]
         if not supplier:
             return
-        rules = Tolerance.get_for(supplier)
+        with without_check_access():
+            rules = Tolerance.get_for(supplier)
         lines = [l for i in supplier for l in i.lines if l.type == 'line']
         matches = Line.match(lines, together=True)
         for line in lines:
             state, reason = matches[line.id]
-            rule = rules[line.invoice.id]
-            if state in three_way.MISMATCH_STATES or (
-                    state == 'no_purchase_line'
-                    and rule and rule.require_purchase_line):
+            if _is_blocking(state, rules[line.invoice.id]):
                 raise UserError(gettext(
                         'inventory_flow.msg_match_refused',
                         invoice=line.invoice.rec_name,
@@ -317,6 +318,7 @@ class Invoice(metaclass=PoolMeta):
         pool = Pool()
         Acceptance = pool.get('account.invoice.match.acceptance')
         Line = pool.get('account.invoice.line')
+        Tolerance = pool.get('account.invoice.match.tolerance')
         if not _is_finance():
             raise AccessError(gettext('inventory_flow.msg_match_accept_group'))
         if not (comment or '').strip():
@@ -333,12 +335,12 @@ class Invoice(metaclass=PoolMeta):
                     raise UserError(gettext(
                             'inventory_flow.msg_match_accept_state',
                             invoice=invoice.rec_name))
+            rules = Tolerance.get_for(invoices)
             lines = [l for i in invoices for l in i.lines if l.type == 'line']
             matches = Line.match(lines, with_acceptances=False)
         for line in lines:
             state, reason = matches[line.id]
-            if state in three_way.MISMATCH_STATES or state == (
-                    'no_purchase_line'):
+            if _is_blocking(state, rules[line.invoice.id]):
                 to_create.append({
                         'invoice': line.invoice.id,
                         'invoice_line': line.id,
@@ -358,10 +360,17 @@ class Invoice(metaclass=PoolMeta):
             return Acceptance.create(to_create)
 
 
-def _invoice_state(states):
+def _is_blocking(state, rule):
+    "Whether a line in ``state`` stops the posting under ``rule``"
+    return state in three_way.MISMATCH_STATES or (
+        state == 'no_purchase_line' and bool(
+            rule and rule.require_purchase_line))
+
+
+def _invoice_state(states, rule):
     if not states:
         return None
-    if any(s in three_way.MISMATCH_STATES for s in states):
+    if any(_is_blocking(s, rule) for s in states):
         return 'mismatch'
     if 'accepted' in states:
         return 'accepted'
