@@ -242,6 +242,7 @@ def generate(scale=1, progress=None):
         summary['orders to pack'] = len(_create_pack_demo(company, warehouse))
         summary['count tasks'] = _create_count_demo(company, warehouse)
         summary['pick faces'] = len(_create_moves_demo(company, warehouse))
+        summary['match tolerances'] = _create_match_demo(company)
         progress('demo', 7, len(steps))
 
         if scale > 1:
@@ -1368,3 +1369,15 @@ def _create_moves_demo(company, warehouse):
                 }])
     Shipment.wait([order])
     return faces
+
+
+def _create_match_demo(company):
+    """The three-way match tolerance of the demo company (D2, issue 12):
+    invoiced prices up to 5 % above the order; no quantity beyond what was
+    received."""
+    Tolerance = Pool().get('account.invoice.match.tolerance')
+    Tolerance.create([{
+                'company': company.id,
+                'price_percentage': Decimal(5),
+                }])
+    return 1
