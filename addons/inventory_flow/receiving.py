@@ -13,7 +13,8 @@ from collections import defaultdict
 
 from sql import Literal, Null
 from sql.aggregate import Sum
-from sql.conditionals import Coalesce
+from sql.conditionals import Case, Coalesce
+from sql.functions import Abs
 
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
@@ -105,6 +106,15 @@ class Move(metaclass=PoolMeta):
         "destination when the operator chose another valid bin.")
 
     @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        # Tryton's indexes on the moves all start with the company: the
+        # moves of a product (pending putaway, the book quantity of a bin
+        # asked after a putaway) would read the whole ledger
+        cls._sql_indexes.add(Index(t, (t.product, Index.Equality())))
+
+    @classmethod
     def _cost_price_context(cls, moves):
         """Tryton's context for the average cost price (stock 8.0), with the
         storage location ids taken in one query.
@@ -130,6 +140,18 @@ class Move(metaclass=PoolMeta):
         with Transaction().set_context(company=moves[0].company.id):
             context['stock_date_end'] = Date.today()
         return context
+
+
+class Availability(metaclass=PoolMeta):
+    __name__ = 'stock.availability'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        # The putaway reads the stock of given bins (rule 8): the existing
+        # index starts with the product
+        cls._sql_indexes.add(Index(t, (t.location, Index.Equality())))
 
 
 class ShipmentIn(metaclass=PoolMeta):
@@ -596,12 +618,15 @@ class PutawayStrategy(sequence_ordered(), ModelSQL, ModelView):
         """Return the ordered strategy names for product in warehouse:
         the most specific set of records wins (warehouse and category, then
         warehouse, then category, then the general records)."""
-        categories = {c.id for c in product.categories_all}
         records = cls.search([
                 ['OR',
                     ('warehouse', '=', None),
                     ('warehouse', '=', warehouse.id)],
                 ])
+        # The product's categories (a many2many read) only when a record
+        # is for a category
+        categories = ({c.id for c in product.categories_all}
+            if any(r.category for r in records) else set())
         groups = defaultdict(list)
         for record in records:
             if record.category and record.category.id not in categories:
@@ -646,11 +671,29 @@ def _uom_factor(uom_id, target_xml_id):
     return Uom.compute_qty(Uom(uom_id), 1, target, round=False)
 
 
-def bin_candidates(warehouse, bins=None, product_id=None):
+def _warehouse_bins(warehouse, putaway=False):
+    """The SQL condition on ``stock.location`` of the active bins of the
+    warehouse; with ``putaway`` only those :func:`putaway.refusal` does not
+    refuse whatever they hold (pick or reserve zone, not blocked)."""
+    location = Pool().get('stock.location').__table__()
+    storage = warehouse.storage_location
+    where = ((location.left >= storage.left)
+        & (location.right <= storage.right)
+        & (location.zone != Null)
+        & (location.active == Literal(True)))
+    if putaway:
+        where &= (location.zone.in_(sorted(putaway_algorithm.PUTAWAY_ZONES))
+            & ((location.blocked == Null)
+                | (location.blocked == Literal(False))))
+    return location, where
+
+
+def bin_candidates(warehouse, bins=None, product_id=None, putaway=False):
     """Return the putaway.Bin of the warehouse's bins (or of bins) with
     their current volume and weight and their contents: the (product, lot)
     pairs they hold, only of ``product_id`` when given (what consolidation
-    needs).
+    needs).  With ``putaway`` (and no ``bins``), only the bins a putaway
+    may use whatever they hold (pick or reserve zone, not blocked).
 
     Set-based (rule 8) and read from the derived stock per bin
     ``stock.availability`` (rule 3: maintained by the move transitions,
@@ -658,37 +701,45 @@ def bin_candidates(warehouse, bins=None, product_id=None):
     one query for the bins, one aggregate of the availability rows of those
     bins with the products' volume and weight, one for the bins holding
     the product; no record is instantiated per bin or stock row."""
+    if bins is None:
+        location, where = _warehouse_bins(warehouse, putaway)
+        warehouses = warehouse.id
+    else:
+        location = Pool().get('stock.location').__table__()
+        ids = [b.id for b in bins] or [-1]
+        warehouses = {b.id: b.warehouse.id if b.warehouse else None
+            for b in bins}
+        return _bins(location, location.id.in_(ids), warehouses, product_id,
+            ids=ids)
+    return _bins(location, where, warehouses, product_id)
+
+
+def _bins(location, where, warehouses, product_id=None, ids=None):
+    """The putaway.Bin of the locations matching ``where`` (a condition on
+    the ``location`` table), in id order; ``warehouses`` is the warehouse
+    id of them all or {location id: warehouse id}; ``ids`` the ids of the
+    locations if known (their stock is then read by id)."""
     pool = Pool()
-    Location = pool.get('stock.location')
     Availability = pool.get('stock.availability')
     Product = pool.get('product.product')
     Template = pool.get('product.template')
     cursor = Transaction().connection.cursor()
-    location = Location.__table__()
-    if bins is None:
-        storage = warehouse.storage_location
-        where = ((location.left >= storage.left)
-            & (location.right <= storage.right)
-            & (location.zone != Null)
-            & (location.active == Literal(True)))
-        warehouses = None
-    else:
-        where = location.id.in_([b.id for b in bins] or [-1])
-        warehouses = {b.id: b.warehouse.id if b.warehouse else None
-            for b in bins}
     bin_query = location.select(location.id, where=where)
     cursor.execute(*location.select(
             location.id, location.zone, location.blocked, location.aisle,
             location.position, location.level, location.capacity_volume,
             location.capacity_weight, where=where, order_by=location.id))
     bin_rows = cursor.fetchall()
+    if not bin_rows:
+        return []
 
     # What the bins hold: volume and weight summed in the database per bin
     # and unit of measure (a handful of rows per bin), converted here
     stock = Availability.__table__()
     product = Product.__table__()
     template = Template.__table__()
-    held = (stock.location.in_(bin_query) & (stock.on_hand > 0))
+    held = (stock.location.in_(bin_query if ids is None else ids)
+        & (stock.on_hand > 0))
     cursor.execute(*stock
         .join(product, condition=stock.product == product.id)
         .join(template, condition=product.template == template.id)
@@ -704,9 +755,11 @@ def bin_candidates(warehouse, bins=None, product_id=None):
     factors = {}
 
     def factor(uom_id, target):
-        if (uom_id, target) not in factors:
-            factors[uom_id, target] = _uom_factor(uom_id, target)
-        return factors[uom_id, target]
+        if target not in factors:
+            factors[target] = _unit_factors(target)
+        if uom_id not in factors[target]:
+            factors[target][uom_id] = _uom_factor(uom_id, target)
+        return factors[target][uom_id]
     for location_id, volume_uom, weight_uom, volume, weight in cursor:
         if volume and volume_uom:
             used[location_id][0] += volume * factor(
@@ -724,18 +777,21 @@ def bin_candidates(warehouse, bins=None, product_id=None):
     for location_id, product_id_, lot_id in cursor:
         contents[location_id].add((product_id_, lot_id))
     result = []
+    no_contents = frozenset()
     for (id_, zone, blocked, aisle, position, level, capacity_volume,
             capacity_weight) in bin_rows:
+        volume, weight = used.get(id_, (0.0, 0.0))
         result.append(putaway_algorithm.Bin(
                 id=id_,
-                warehouse=(warehouse.id if warehouses is None
+                warehouse=(warehouses if isinstance(warehouses, int)
                     else warehouses[id_]),
                 zone=zone, blocked=bool(blocked),
                 aisle=aisle, position=position, level=level,
                 capacity_volume=capacity_volume,
                 capacity_weight=capacity_weight,
-                used_volume=used[id_][0], used_weight=used[id_][1],
-                contents=frozenset(contents[id_])))
+                used_volume=volume, used_weight=weight,
+                contents=(frozenset(contents[id_]) if id_ in contents
+                    else no_contents)))
     return result
 
 
@@ -755,20 +811,112 @@ def putaway_item(move, warehouse, quantity=None):
         home_bins=frozenset([home.id] if home else []))
 
 
+def _dispatch_points(warehouse):
+    "The (aisle, position) of the warehouse's dispatch bins, in id order"
+    location, where = _warehouse_bins(warehouse)
+    cursor = Transaction().connection.cursor()
+    cursor.execute(*location.select(location.aisle, location.position,
+            where=where & (location.zone == 'dispatch')
+            & (location.aisle != Null),
+            order_by=location.id))
+    return [tuple(r) for r in cursor]
+
+
+def _unit_factors(target_xml_id):
+    """{uom id: how many target units one is} for the units of the
+    target's category (product.uom_cubic_meter, uom_kilogram)"""
+    pool = Pool()
+    Uom = pool.get('product.uom')
+    ModelData = pool.get('ir.model.data')
+    target = Uom(ModelData.get_id('product', target_xml_id))
+    with Transaction().set_context(active_test=False):
+        uoms = Uom.search([('category', '=', target.category.id)])
+    return {u.id: Uom.compute_qty(u, 1, target, round=False) for u in uoms}
+
+
+def _converted(column, uom_column, factors):
+    "SQL: column (in the unit uom_column) in the unit of factors"
+    return Case(*[(uom_column == id_, column * factor)
+            for id_, factor in sorted(factors.items())], else_=0)
+
+
+#: Float slack of the capacity check done in SQL: only bins refused even
+#: with it are left out before the exact check (putaway.refusal)
+SQL_SLACK = 1e-6
+
+
+def _possible_bins(item, warehouse):
+    """The ids of the warehouse's bins that putaway.refusal may accept for
+    item, in one query: zone, blocking and what each bin holds (volume and
+    weight summed per bin in the database, unit conversion included) are
+    checked in SQL with a small slack, so no bin refused by SQL would be
+    accepted by the exact check."""
+    pool = Pool()
+    Availability = pool.get('stock.availability')
+    Product = pool.get('product.product')
+    Template = pool.get('product.template')
+    location, where = _warehouse_bins(warehouse, putaway=True)
+    stock = Availability.__table__()
+    product = Product.__table__()
+    template = Template.__table__()
+    load = (stock
+        .join(product, condition=stock.product == product.id)
+        .join(template, condition=product.template == template.id)
+        .select(stock.location.as_('location'),
+            Sum(_converted(stock.on_hand * Coalesce(template.volume, 0),
+                    template.volume_uom, _unit_factors('uom_cubic_meter'))
+                ).as_('volume'),
+            Sum(_converted(stock.on_hand * Coalesce(template.weight, 0),
+                    template.weight_uom, _unit_factors('uom_kilogram'))
+                ).as_('weight'),
+            where=(stock.on_hand > 0)
+            & stock.location.in_(location.select(location.id, where=where)),
+            group_by=[stock.location]))
+    refused = Literal(False)
+    for capacity, used, unit in [
+            (location.capacity_volume, Coalesce(load.volume, 0),
+                item.unit_volume),
+            (location.capacity_weight, Coalesce(load.weight, 0),
+                item.unit_weight)]:
+        needed = (unit or 0) * item.quantity
+        limit = capacity * (1 + SQL_SLACK) + SQL_SLACK
+        refused |= ((capacity != Null)
+            & ((used + needed > limit + 1e-9) | (used > limit)))
+    cursor = Transaction().connection.cursor()
+    cursor.execute(*location
+        .join(load, 'LEFT', condition=load.location == location.id)
+        .select(location.id, where=where & ~refused))
+    return [r[0] for r in cursor]
+
+
+#: Above so many possible bins, they are read by their condition rather
+#: than by id
+MAX_POSSIBLE_IDS = 5000
+
+
 def recommend_bins(move, limit=3, quantity=None):
     """Return the recommended bins (stock.location) for an inventory move
-    (or for ``quantity`` of it, in the product's default unit)"""
+    (or for ``quantity`` of it, in the product's default unit).
+
+    Only the bins that may receive it are scored: those left after the
+    zone, blocking and capacity checks done in SQL (_possible_bins)."""
     pool = Pool()
     Location = pool.get('stock.location')
     Strategy = pool.get('stock.putaway.strategy')
     warehouse = move.shipment.warehouse
-    candidates = bin_candidates(warehouse, product_id=move.product.id)
-    dispatch = [(b.aisle, b.position) for b in candidates
-        if b.zone == 'dispatch' and b.aisle is not None]
-    ranked = putaway_algorithm.recommend(
-        putaway_item(move, warehouse, quantity), candidates,
-        Strategy.strategies_for(move.product, warehouse),
-        dispatch=dispatch, limit=limit)
+    item = putaway_item(move, warehouse, quantity)
+    strategies = Strategy.strategies_for(move.product, warehouse)
+    origins = _dispatch_points(warehouse) or [(1, 0)]
+    possible = _possible_bins(item, warehouse)
+    if len(possible) <= MAX_POSSIBLE_IDS:
+        location = Location.__table__()
+        candidates = _bins(location, location.id.in_(possible or [-1]),
+            warehouse.id, item.product, ids=possible or [-1])
+    else:
+        candidates = bin_candidates(warehouse, product_id=item.product,
+            putaway=True)
+    ranked = putaway_algorithm.recommend(item, candidates, strategies,
+        dispatch=origins, limit=limit)
     return Location.browse([r.bin for r in ranked])
 
 
