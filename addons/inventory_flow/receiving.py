@@ -14,8 +14,8 @@ from collections import defaultdict
 from sql import Literal, Null
 from sql.aggregate import Sum
 from sql.conditionals import Case, Coalesce
-from sql.functions import Abs
 
+from trytond import backend
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import (
@@ -87,6 +87,18 @@ class Template(metaclass=PoolMeta):
         domain=[('zone', 'in', ['pick', 'reserve'])],
         help="The fixed bin the product is put away to first.")
 
+    @classmethod
+    def write(cls, *args):
+        changed = set()
+        actions = iter(args)
+        for templates, values in zip(actions, actions):
+            if MEASURES & set(values):
+                changed.update(t.id for t in templates)
+        super().write(*args)
+        if changed:
+            # What the bins holding them hold changed
+            Pool().get('stock.location.load').refresh_templates(changed)
+
 
 class Lot(metaclass=PoolMeta):
     __name__ = 'stock.lot'
@@ -152,6 +164,169 @@ class Availability(metaclass=PoolMeta):
         # The putaway reads the stock of given bins (rule 8): the existing
         # index starts with the product
         cls._sql_indexes.add(Index(t, (t.location, Index.Equality())))
+
+    @classmethod
+    def rebuild(cls, products=None):
+        Load = Pool().get('stock.location.load')
+        locations = (None if products is None
+            else Load.locations_of(products))
+        result = super().rebuild(products)
+        if locations is not None:
+            locations |= Load.locations_of(products)
+        Load.refresh(locations)
+        return result
+
+    @classmethod
+    def apply_deltas(cls, deltas):
+        super().apply_deltas(deltas)
+        Pool().get('stock.location.load').apply_deltas(deltas)
+
+
+#: The product template fields the bin loads depend on
+MEASURES = {'volume', 'volume_uom', 'weight', 'weight_uom'}
+
+
+class LocationLoad(ModelSQL):
+    """Location Load
+
+    The volume (m³) and weight (kg) each location holds: the sum over its
+    rows of the derived stock ``stock.availability`` of the on-hand
+    quantity times the product's unit volume and weight.  Kept with the
+    availability rows (their deltas and rebuilds) and when a product's
+    measures change, so that the putaway finds the bins with room in one
+    query instead of summing every bin's stock at each item scan (rule 8).
+    It only leaves out bins before the exact check (``putaway.refusal`` over
+    the stock read for the remaining bins): the sum counts negative rows,
+    so it never exceeds what the exact check sums."""
+    __name__ = 'stock.location.load'
+
+    location = fields.Many2One('stock.location', "Location", required=True,
+        ondelete='CASCADE', help="The location (a bin).")
+    volume = fields.Float("Volume",
+        help="The volume the location holds, in cubic meters.")
+    weight = fields.Float("Weight",
+        help="The weight the location holds, in kilograms.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(t, (t.location, Index.Equality())))
+
+    @classmethod
+    def __register__(cls, module):
+        exists = backend.TableHandler.table_exist(cls._table)
+        super().__register__(module)
+        if not exists:
+            cls.refresh()
+
+    @classmethod
+    def _unit_query(cls, products=None):
+        """SQL: (product, volume m³, weight kg) of one unit of the products
+        (all when None)"""
+        pool = Pool()
+        Product = pool.get('product.product')
+        Template = pool.get('product.template')
+        product = Product.__table__()
+        template = Template.__table__()
+        where = Literal(True)
+        if products is not None:
+            where = product.id.in_(products)
+        return product.join(template,
+            condition=product.template == template.id).select(
+                product.id.as_('product'),
+                _converted(Coalesce(template.volume, 0), template.volume_uom,
+                    _unit_factors('uom_cubic_meter')).as_('volume'),
+                _converted(Coalesce(template.weight, 0), template.weight_uom,
+                    _unit_factors('uom_kilogram')).as_('weight'),
+                where=where)
+
+    @classmethod
+    def locations_of(cls, products):
+        "The locations holding a row of stock of the products"
+        Availability = Pool().get('stock.availability')
+        stock = Availability.__table__()
+        cursor = Transaction().connection.cursor()
+        ids = sorted({getattr(p, 'id', p) for p in products})
+        result = set()
+        for i in range(0, len(ids), 10000):
+            cursor.execute(*stock.select(stock.location,
+                    where=stock.product.in_(ids[i:i + 10000]),
+                    group_by=[stock.location]))
+            result.update(r[0] for r in cursor)
+        return result
+
+    @classmethod
+    def refresh(cls, locations=None):
+        """Recompute the loads of the locations (all when None) from
+        ``stock.availability`` in one aggregate"""
+        Availability = Pool().get('stock.availability')
+        table = cls.__table__()
+        stock = Availability.__table__()
+        cursor = Transaction().connection.cursor()
+        measures = cls._unit_query()
+        query = stock.join(measures,
+            condition=stock.product == measures.product)
+        if locations is None:
+            batches = [None]
+            cursor.execute(*table.delete())
+        else:
+            ids = sorted(locations)
+            batches = [ids[i:i + 10000] for i in range(0, len(ids), 10000)]
+        for batch in batches:
+            where = Literal(True)
+            if batch is not None:
+                cursor.execute(*table.delete(
+                        where=table.location.in_(batch)))
+                where = stock.location.in_(batch)
+            cursor.execute(*table.insert(
+                    [table.location, table.volume, table.weight],
+                    query.select(stock.location,
+                        Sum(stock.on_hand * measures.volume),
+                        Sum(stock.on_hand * measures.weight),
+                        where=where, group_by=[stock.location])))
+
+    @classmethod
+    def refresh_templates(cls, templates):
+        "Recompute the loads of the locations holding the templates' stock"
+        Product = Pool().get('product.product')
+        products = Product.search([
+                ('template', 'in', sorted(templates)),
+                ('active', 'in', [True, False]),
+                ])
+        cls.refresh(cls.locations_of(products))
+
+    @classmethod
+    def apply_deltas(cls, deltas):
+        """Add the on-hand part of ``deltas`` {(product, location, lot):
+        [on_hand, reserved]} (those of stock.availability), one statement
+        per location in a stable order (as stock.availability does)"""
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        products = sorted({p for (p, _, _), (on_hand, _) in deltas.items()
+                if on_hand})
+        if not products:
+            return
+        cursor.execute(*cls._unit_query(products))
+        units = {p: (v or 0, w or 0) for p, v, w in cursor}
+        loads = defaultdict(lambda: [0.0, 0.0])
+        for (product_id, location, _), (on_hand, _) in deltas.items():
+            volume, weight = units.get(product_id, (0, 0))
+            loads[location][0] += on_hand * volume
+            loads[location][1] += on_hand * weight
+        for location in sorted(loads):
+            volume, weight = loads[location]
+            if not volume and not weight:
+                continue
+            cursor.execute(*table.update(
+                    [table.volume, table.weight],
+                    [Coalesce(table.volume, 0) + volume,
+                        Coalesce(table.weight, 0) + weight],
+                    where=table.location == location))
+            if not cursor.rowcount:
+                cursor.execute(*table.insert(
+                        [table.location, table.volume, table.weight],
+                        [[location, volume, weight]]))
 
 
 class ShipmentIn(metaclass=PoolMeta):
@@ -740,17 +915,43 @@ def _bins(location, where, warehouses, product_id=None, ids=None):
     template = Template.__table__()
     held = (stock.location.in_(bin_query if ids is None else ids)
         & (stock.on_hand > 0))
-    cursor.execute(*stock
-        .join(product, condition=stock.product == product.id)
-        .join(template, condition=product.template == template.id)
-        .select(
-            stock.location, template.volume_uom, template.weight_uom,
-            Sum(stock.on_hand * Coalesce(template.volume, 0)),
-            Sum(stock.on_hand * Coalesce(template.weight, 0)),
-            where=held & ((template.volume != Null)
-                | (template.weight != Null)),
-            group_by=[stock.location, template.volume_uom,
-                template.weight_uom]))
+    measured = (template.volume != Null) | (template.weight != Null)
+    if ids is None:
+        cursor.execute(*stock
+            .join(product, condition=stock.product == product.id)
+            .join(template, condition=product.template == template.id)
+            .select(
+                stock.location, template.volume_uom, template.weight_uom,
+                Sum(stock.on_hand * Coalesce(template.volume, 0)),
+                Sum(stock.on_hand * Coalesce(template.weight, 0)),
+                where=held & measured,
+                group_by=[stock.location, template.volume_uom,
+                    template.weight_uom]))
+        sums = cursor.fetchall()
+    else:
+        # A few bins: their rows by the location index, then the measures
+        # of their products by id (one join would hash whole catalogues)
+        cursor.execute(*stock.select(
+                stock.product, stock.location, stock.on_hand, where=held))
+        rows = cursor.fetchall()
+        products = sorted({r[0] for r in rows})
+        measures = {}
+        for i in range(0, len(products), 10000):
+            cursor.execute(*product
+                .join(template, condition=product.template == template.id)
+                .select(product.id, template.volume_uom, template.weight_uom,
+                    template.volume, template.weight,
+                    where=product.id.in_(products[i:i + 10000]) & measured))
+            measures.update((r[0], r[1:]) for r in cursor)
+        grouped = defaultdict(lambda: [0.0, 0.0])
+        for held_product, location_id, on_hand in rows:
+            if held_product in measures:
+                volume_uom, weight_uom, volume, weight = measures[
+                    held_product]
+                sums_ = grouped[location_id, volume_uom, weight_uom]
+                sums_[0] += on_hand * (volume or 0)
+                sums_[1] += on_hand * (weight or 0)
+        sums = [key + tuple(values) for key, values in grouped.items()]
     used = defaultdict(lambda: [0.0, 0.0])
     factors = {}
 
@@ -760,7 +961,7 @@ def _bins(location, where, warehouses, product_id=None, ids=None):
         if uom_id not in factors[target]:
             factors[target][uom_id] = _uom_factor(uom_id, target)
         return factors[target][uom_id]
-    for location_id, volume_uom, weight_uom, volume, weight in cursor:
+    for location_id, volume_uom, weight_uom, volume, weight in sums:
         if volume and volume_uom:
             used[location_id][0] += volume * factor(
                 volume_uom, 'uom_cubic_meter')
@@ -847,31 +1048,13 @@ SQL_SLACK = 1e-6
 
 def _possible_bins(item, warehouse):
     """The ids of the warehouse's bins that putaway.refusal may accept for
-    item, in one query: zone, blocking and what each bin holds (volume and
-    weight summed per bin in the database, unit conversion included) are
-    checked in SQL with a small slack, so no bin refused by SQL would be
-    accepted by the exact check."""
-    pool = Pool()
-    Availability = pool.get('stock.availability')
-    Product = pool.get('product.product')
-    Template = pool.get('product.template')
+    item, in one query: zone, blocking and room are checked in SQL, the
+    room against the bins' loads (stock.location.load, which never exceed
+    what the exact check sums) with a small slack (floating point), so no
+    bin left out would be accepted by the exact check."""
+    Load = Pool().get('stock.location.load')
     location, where = _warehouse_bins(warehouse, putaway=True)
-    stock = Availability.__table__()
-    product = Product.__table__()
-    template = Template.__table__()
-    load = (stock
-        .join(product, condition=stock.product == product.id)
-        .join(template, condition=product.template == template.id)
-        .select(stock.location.as_('location'),
-            Sum(_converted(stock.on_hand * Coalesce(template.volume, 0),
-                    template.volume_uom, _unit_factors('uom_cubic_meter'))
-                ).as_('volume'),
-            Sum(_converted(stock.on_hand * Coalesce(template.weight, 0),
-                    template.weight_uom, _unit_factors('uom_kilogram'))
-                ).as_('weight'),
-            where=(stock.on_hand > 0)
-            & stock.location.in_(location.select(location.id, where=where)),
-            group_by=[stock.location]))
+    load = Load.__table__()
     refused = Literal(False)
     for capacity, used, unit in [
             (location.capacity_volume, Coalesce(load.volume, 0),
