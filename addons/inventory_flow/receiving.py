@@ -186,11 +186,27 @@ class Availability(metaclass=PoolMeta):
 MEASURES = {'volume', 'volume_uom', 'weight', 'weight_uom'}
 
 
+class Location(metaclass=PoolMeta):
+    __name__ = 'stock.location'
+
+    @classmethod
+    def write(cls, *args):
+        changed = set()
+        actions = iter(args)
+        for locations, values in zip(actions, actions):
+            if 'zone' in values:
+                changed.update(l.id for l in locations)
+        super().write(*args)
+        if changed:
+            # Loads are kept for the bins a putaway may use only
+            Pool().get('stock.location.load').refresh(changed)
+
+
 class LocationLoad(ModelSQL):
     """Location Load
 
-    The volume (m³) and weight (kg) each location holds: the sum over its
-    rows of the derived stock ``stock.availability`` of the on-hand
+    The volume (m³) and weight (kg) each bin a putaway may use (pick or
+    reserve zone) holds: the sum over its rows of the derived stock ``stock.availability`` of the on-hand
     quantity times the product's unit volume and weight.  Kept with the
     availability rows (their deltas and rebuilds) and when a product's
     measures change, so that the putaway finds the bins with room in one
@@ -265,8 +281,11 @@ class LocationLoad(ModelSQL):
         stock = Availability.__table__()
         cursor = Transaction().connection.cursor()
         measures = cls._unit_query()
+        location = Pool().get('stock.location').__table__()
         query = stock.join(measures,
-            condition=stock.product == measures.product)
+            condition=stock.product == measures.product).join(location,
+            condition=(stock.location == location.id)
+            & location.zone.in_(sorted(putaway_algorithm.PUTAWAY_ZONES)))
         if locations is None:
             batches = [None]
             cursor.execute(*table.delete())
@@ -303,14 +322,26 @@ class LocationLoad(ModelSQL):
         per location in a stable order (as stock.availability does)"""
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
-        products = sorted({p for (p, _, _), (on_hand, _) in deltas.items()
+        products = sorted({p for (p, l, _), (on_hand, _) in deltas.items()
                 if on_hand})
         if not products:
+            return
+        # Only the bins a putaway may use (a load row per input, output or
+        # customer location would serialize every move through them)
+        location = Pool().get('stock.location').__table__()
+        cursor.execute(*location.select(location.id,
+                where=location.id.in_(sorted({l for _, l, _ in deltas}))
+                & location.zone.in_(
+                    sorted(putaway_algorithm.PUTAWAY_ZONES))))
+        bins = {r[0] for r in cursor}
+        if not bins:
             return
         cursor.execute(*cls._unit_query(products))
         units = {p: (v or 0, w or 0) for p, v, w in cursor}
         loads = defaultdict(lambda: [0.0, 0.0])
         for (product_id, location, _), (on_hand, _) in deltas.items():
+            if location not in bins:
+                continue
             volume, weight = units.get(product_id, (0, 0))
             loads[location][0] += on_hand * volume
             loads[location][1] += on_hand * weight

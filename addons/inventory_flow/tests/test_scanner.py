@@ -564,6 +564,12 @@ class ScannerRouteTestCase(SuiteDatabaseMixin, RouteTestCase):
                 Template.write([water.template], {'volume': 3})
                 self.assertEqual(loads()[bin_.id], (0.9, 0))
                 self.assertEqual(loads(), recomputed())
+                # only the bins a putaway may use have a load
+                self.assertNotIn(supplier.id, loads())
+                Location.write([bin_], {'zone': 'quarantine'})
+                self.assertNotIn(bin_.id, loads())
+                Location.write([bin_], {'zone': 'pick'})
+                self.assertEqual(loads()[bin_.id], (0.9, 0))
                 # 300 × 3 l fill 0.9 of the 1 m³ bin: 200 more do not fit
                 shipment_move = Move(product=water, lot=None,
                     internal_quantity=200)
