@@ -206,11 +206,12 @@ class LocationLoad(ModelSQL):
     """Location Load
 
     The volume (m³) and weight (kg) each bin a putaway may use (pick or
-    reserve zone) holds: the sum over its rows of the derived stock ``stock.availability`` of the on-hand
-    quantity times the product's unit volume and weight.  Kept with the
-    availability rows (their deltas and rebuilds) and when a product's
-    measures change, so that the putaway finds the bins with room in one
-    query instead of summing every bin's stock at each item scan (rule 8).
+    reserve zone) holds: the sum over its rows of the derived stock
+    ``stock.availability`` of the on-hand quantity times the product's unit
+    volume and weight.  Kept with the availability rows (their deltas and
+    rebuilds), when a product's measures change and when a location's zone
+    changes, so that the putaway finds the bins with room in one query
+    instead of summing every bin's stock at each item scan (rule 8).
     It only leaves out bins before the exact check (``putaway.refusal`` over
     the stock read for the remaining bins): the sum counts negative rows,
     so it never exceeds what the exact check sums."""

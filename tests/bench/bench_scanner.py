@@ -94,7 +94,7 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-# --- SQL statements counted per step -----------------------------------------
+# --- SQL statements counted per step ----------------------------------------
 
 class Queries:
     """Counts the SQL statements executed through the backends' cursors;

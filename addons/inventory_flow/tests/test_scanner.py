@@ -553,7 +553,8 @@ class ScannerRouteTestCase(SuiteDatabaseMixin, RouteTestCase):
                 limit=1)
             with set_company(company):
                 move, = Move.create([{
-                            'product': water.id, 'unit': water.default_uom.id,
+                            'product': water.id,
+                            'unit': water.default_uom.id,
                             'quantity': 300, 'from_location': supplier.id,
                             'to_location': bin_.id, 'unit_price': 1,
                             'currency': company.currency.id,
