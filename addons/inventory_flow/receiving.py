@@ -343,6 +343,8 @@ class LocationLoad(ModelSQL):
         for (product_id, location, _), (on_hand, _) in deltas.items():
             if location not in bins:
                 continue
+            # rounded as stock.availability rounds it (6 decimals)
+            on_hand = round(on_hand or 0.0, 6)
             volume, weight = units.get(product_id, (0, 0))
             loads[location][0] += on_hand * volume
             loads[location][1] += on_hand * weight
