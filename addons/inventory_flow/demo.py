@@ -1247,8 +1247,10 @@ def generate_bulk(company, warehouse, products, bins, moves, progress=None):
     summary['done moves'] = count
     _forget_cached_records()
     # The moves went in by SQL, around the move transitions that maintain
-    # the derived stock per bin: rebuild it from the ledger (rule 3)
-    pool.get('stock.availability').rebuild(product_ids)
+    # the derived stock per bin: rebuild it from the ledger (rule 3), in
+    # slices (PostgreSQL takes at most 65 535 query parameters)
+    for i in range(0, len(product_ids), 10000):
+        pool.get('stock.availability').rebuild(product_ids[i:i + 10000])
 
     if backend.name == 'postgresql':
         # Fresh statistics, as autovacuum would give a production database

@@ -13,8 +13,9 @@ from collections import defaultdict
 
 from sql import Literal, Null
 from sql.aggregate import Sum
-from sql.conditionals import Coalesce
+from sql.conditionals import Case, Coalesce
 
+from trytond import backend
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import (
@@ -86,6 +87,18 @@ class Template(metaclass=PoolMeta):
         domain=[('zone', 'in', ['pick', 'reserve'])],
         help="The fixed bin the product is put away to first.")
 
+    @classmethod
+    def write(cls, *args):
+        changed = set()
+        actions = iter(args)
+        for templates, values in zip(actions, actions):
+            if MEASURES & set(values):
+                changed.update(t.id for t in templates)
+        super().write(*args)
+        if changed:
+            # What the bins holding them hold changed
+            Pool().get('stock.location.load').refresh_templates(changed)
+
 
 class Lot(metaclass=PoolMeta):
     __name__ = 'stock.lot'
@@ -103,6 +116,15 @@ class Move(metaclass=PoolMeta):
         ondelete='SET NULL',
         help="The bin the putaway strategies recommended; differs from the "
         "destination when the operator chose another valid bin.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        # Tryton's indexes on the moves all start with the company: the
+        # moves of a product (pending putaway, the book quantity of a bin
+        # asked after a putaway) would read the whole ledger
+        cls._sql_indexes.add(Index(t, (t.product, Index.Equality())))
 
     @classmethod
     def _cost_price_context(cls, moves):
@@ -130,6 +152,215 @@ class Move(metaclass=PoolMeta):
         with Transaction().set_context(company=moves[0].company.id):
             context['stock_date_end'] = Date.today()
         return context
+
+
+class Availability(metaclass=PoolMeta):
+    __name__ = 'stock.availability'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        # The putaway reads the stock of given bins (rule 8): the existing
+        # index starts with the product
+        cls._sql_indexes.add(Index(t, (t.location, Index.Equality())))
+
+    @classmethod
+    def rebuild(cls, products=None):
+        Load = Pool().get('stock.location.load')
+        locations = (None if products is None
+            else Load.locations_of(products))
+        result = super().rebuild(products)
+        if locations is not None:
+            locations |= Load.locations_of(products)
+        Load.refresh(locations)
+        return result
+
+    @classmethod
+    def apply_deltas(cls, deltas):
+        super().apply_deltas(deltas)
+        Pool().get('stock.location.load').apply_deltas(deltas)
+
+
+#: The product template fields the bin loads depend on
+MEASURES = {'volume', 'volume_uom', 'weight', 'weight_uom'}
+
+
+class Location(metaclass=PoolMeta):
+    __name__ = 'stock.location'
+
+    @classmethod
+    def write(cls, *args):
+        changed = set()
+        actions = iter(args)
+        for locations, values in zip(actions, actions):
+            if 'zone' in values:
+                changed.update(l.id for l in locations)
+        super().write(*args)
+        if changed:
+            # Loads are kept for the bins a putaway may use only
+            Pool().get('stock.location.load').refresh(changed)
+
+
+class LocationLoad(ModelSQL):
+    """Location Load
+
+    The volume (m³) and weight (kg) each bin a putaway may use (pick or
+    reserve zone) holds: the sum over its rows of the derived stock
+    ``stock.availability`` of the on-hand quantity times the product's unit
+    volume and weight.  Kept with the availability rows (their deltas and
+    rebuilds), when a product's measures change and when a location's zone
+    changes, so that the putaway finds the bins with room in one query
+    instead of summing every bin's stock at each item scan (rule 8).
+    It only leaves out bins before the exact check (``putaway.refusal`` over
+    the stock read for the remaining bins): the sum counts negative rows,
+    so it never exceeds what the exact check sums."""
+    __name__ = 'stock.location.load'
+
+    location = fields.Many2One('stock.location', "Location", required=True,
+        ondelete='CASCADE', help="The location (a bin).")
+    volume = fields.Float("Volume",
+        help="The volume the location holds, in cubic meters.")
+    weight = fields.Float("Weight",
+        help="The weight the location holds, in kilograms.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(t, (t.location, Index.Equality())))
+
+    @classmethod
+    def __register__(cls, module):
+        exists = backend.TableHandler.table_exist(cls._table)
+        super().__register__(module)
+        if not exists:
+            cls.refresh()
+
+    @classmethod
+    def _unit_query(cls, products=None):
+        """SQL: (product, volume m³, weight kg) of one unit of the products
+        (all when None)"""
+        pool = Pool()
+        Product = pool.get('product.product')
+        Template = pool.get('product.template')
+        product = Product.__table__()
+        template = Template.__table__()
+        where = Literal(True)
+        if products is not None:
+            where = product.id.in_(products)
+        return product.join(template,
+            condition=product.template == template.id).select(
+                product.id.as_('product'),
+                _converted(Coalesce(template.volume, 0), template.volume_uom,
+                    _unit_factors('uom_cubic_meter')).as_('volume'),
+                _converted(Coalesce(template.weight, 0), template.weight_uom,
+                    _unit_factors('uom_kilogram')).as_('weight'),
+                where=where)
+
+    @classmethod
+    def locations_of(cls, products):
+        "The locations holding a row of stock of the products"
+        Availability = Pool().get('stock.availability')
+        stock = Availability.__table__()
+        cursor = Transaction().connection.cursor()
+        ids = sorted({getattr(p, 'id', p) for p in products})
+        result = set()
+        for i in range(0, len(ids), 10000):
+            cursor.execute(*stock.select(stock.location,
+                    where=stock.product.in_(ids[i:i + 10000]),
+                    group_by=[stock.location]))
+            result.update(r[0] for r in cursor)
+        return result
+
+    @classmethod
+    def refresh(cls, locations=None):
+        """Recompute the loads of the locations (all when None) from
+        ``stock.availability`` in one aggregate"""
+        Availability = Pool().get('stock.availability')
+        table = cls.__table__()
+        stock = Availability.__table__()
+        cursor = Transaction().connection.cursor()
+        measures = cls._unit_query()
+        location = Pool().get('stock.location').__table__()
+        query = stock.join(measures,
+            condition=stock.product == measures.product).join(location,
+            condition=(stock.location == location.id)
+            & location.zone.in_(sorted(putaway_algorithm.PUTAWAY_ZONES)))
+        if locations is None:
+            batches = [None]
+            cursor.execute(*table.delete())
+        else:
+            ids = sorted(locations)
+            batches = [ids[i:i + 10000] for i in range(0, len(ids), 10000)]
+        for batch in batches:
+            where = Literal(True)
+            if batch is not None:
+                cursor.execute(*table.delete(
+                        where=table.location.in_(batch)))
+                where = stock.location.in_(batch)
+            cursor.execute(*table.insert(
+                    [table.location, table.volume, table.weight],
+                    query.select(stock.location,
+                        Sum(stock.on_hand * measures.volume),
+                        Sum(stock.on_hand * measures.weight),
+                        where=where, group_by=[stock.location])))
+
+    @classmethod
+    def refresh_templates(cls, templates):
+        "Recompute the loads of the locations holding the templates' stock"
+        Product = Pool().get('product.product')
+        products = Product.search([
+                ('template', 'in', sorted(templates)),
+                ('active', 'in', [True, False]),
+                ])
+        cls.refresh(cls.locations_of(products))
+
+    @classmethod
+    def apply_deltas(cls, deltas):
+        """Add the on-hand part of ``deltas`` {(product, location, lot):
+        [on_hand, reserved]} (those of stock.availability), one statement
+        per location in a stable order (as stock.availability does)"""
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        products = sorted({p for (p, l, _), (on_hand, _) in deltas.items()
+                if on_hand})
+        if not products:
+            return
+        # Only the bins a putaway may use (a load row per input, output or
+        # customer location would serialize every move through them)
+        location = Pool().get('stock.location').__table__()
+        cursor.execute(*location.select(location.id,
+                where=location.id.in_(sorted({l for _, l, _ in deltas}))
+                & location.zone.in_(
+                    sorted(putaway_algorithm.PUTAWAY_ZONES))))
+        bins = {r[0] for r in cursor}
+        if not bins:
+            return
+        cursor.execute(*cls._unit_query(products))
+        units = {p: (v or 0, w or 0) for p, v, w in cursor}
+        loads = defaultdict(lambda: [0.0, 0.0])
+        for (product_id, location, _), (on_hand, _) in deltas.items():
+            if location not in bins:
+                continue
+            # rounded as stock.availability rounds it (6 decimals)
+            on_hand = round(on_hand or 0.0, 6)
+            volume, weight = units.get(product_id, (0, 0))
+            loads[location][0] += on_hand * volume
+            loads[location][1] += on_hand * weight
+        for location in sorted(loads):
+            volume, weight = loads[location]
+            if not volume and not weight:
+                continue
+            cursor.execute(*table.update(
+                    [table.volume, table.weight],
+                    [Coalesce(table.volume, 0) + volume,
+                        Coalesce(table.weight, 0) + weight],
+                    where=table.location == location))
+            if not cursor.rowcount:
+                cursor.execute(*table.insert(
+                        [table.location, table.volume, table.weight],
+                        [[location, volume, weight]]))
 
 
 class ShipmentIn(metaclass=PoolMeta):
@@ -596,12 +827,15 @@ class PutawayStrategy(sequence_ordered(), ModelSQL, ModelView):
         """Return the ordered strategy names for product in warehouse:
         the most specific set of records wins (warehouse and category, then
         warehouse, then category, then the general records)."""
-        categories = {c.id for c in product.categories_all}
         records = cls.search([
                 ['OR',
                     ('warehouse', '=', None),
                     ('warehouse', '=', warehouse.id)],
                 ])
+        # The product's categories (a many2many read) only when a record
+        # is for a category
+        categories = ({c.id for c in product.categories_all}
+            if any(r.category for r in records) else set())
         groups = defaultdict(list)
         for record in records:
             if record.category and record.category.id not in categories:
@@ -646,11 +880,29 @@ def _uom_factor(uom_id, target_xml_id):
     return Uom.compute_qty(Uom(uom_id), 1, target, round=False)
 
 
-def bin_candidates(warehouse, bins=None, product_id=None):
+def _warehouse_bins(warehouse, putaway=False):
+    """The SQL condition on ``stock.location`` of the active bins of the
+    warehouse; with ``putaway`` only those :func:`putaway.refusal` does not
+    refuse whatever they hold (pick or reserve zone, not blocked)."""
+    location = Pool().get('stock.location').__table__()
+    storage = warehouse.storage_location
+    where = ((location.left >= storage.left)
+        & (location.right <= storage.right)
+        & (location.zone != Null)
+        & (location.active == Literal(True)))
+    if putaway:
+        where &= (location.zone.in_(sorted(putaway_algorithm.PUTAWAY_ZONES))
+            & ((location.blocked == Null)
+                | (location.blocked == Literal(False))))
+    return location, where
+
+
+def bin_candidates(warehouse, bins=None, product_id=None, putaway=False):
     """Return the putaway.Bin of the warehouse's bins (or of bins) with
     their current volume and weight and their contents: the (product, lot)
     pairs they hold, only of ``product_id`` when given (what consolidation
-    needs).
+    needs).  With ``putaway`` (and no ``bins``), only the bins a putaway
+    may use whatever they hold (pick or reserve zone, not blocked).
 
     Set-based (rule 8) and read from the derived stock per bin
     ``stock.availability`` (rule 3: maintained by the move transitions,
@@ -658,56 +910,92 @@ def bin_candidates(warehouse, bins=None, product_id=None):
     one query for the bins, one aggregate of the availability rows of those
     bins with the products' volume and weight, one for the bins holding
     the product; no record is instantiated per bin or stock row."""
+    if bins is None:
+        location, where = _warehouse_bins(warehouse, putaway)
+        warehouses = warehouse.id
+    else:
+        location = Pool().get('stock.location').__table__()
+        ids = [b.id for b in bins] or [-1]
+        warehouses = {b.id: b.warehouse.id if b.warehouse else None
+            for b in bins}
+        return _bins(location, location.id.in_(ids), warehouses, product_id,
+            ids=ids)
+    return _bins(location, where, warehouses, product_id)
+
+
+def _bins(location, where, warehouses, product_id=None, ids=None):
+    """The putaway.Bin of the locations matching ``where`` (a condition on
+    the ``location`` table), in id order; ``warehouses`` is the warehouse
+    id of them all or {location id: warehouse id}; ``ids`` the ids of the
+    locations if known (their stock is then read by id)."""
     pool = Pool()
-    Location = pool.get('stock.location')
     Availability = pool.get('stock.availability')
     Product = pool.get('product.product')
     Template = pool.get('product.template')
     cursor = Transaction().connection.cursor()
-    location = Location.__table__()
-    if bins is None:
-        storage = warehouse.storage_location
-        where = ((location.left >= storage.left)
-            & (location.right <= storage.right)
-            & (location.zone != Null)
-            & (location.active == Literal(True)))
-        warehouses = None
-    else:
-        where = location.id.in_([b.id for b in bins] or [-1])
-        warehouses = {b.id: b.warehouse.id if b.warehouse else None
-            for b in bins}
     bin_query = location.select(location.id, where=where)
     cursor.execute(*location.select(
             location.id, location.zone, location.blocked, location.aisle,
             location.position, location.level, location.capacity_volume,
             location.capacity_weight, where=where, order_by=location.id))
     bin_rows = cursor.fetchall()
+    if not bin_rows:
+        return []
 
     # What the bins hold: volume and weight summed in the database per bin
     # and unit of measure (a handful of rows per bin), converted here
     stock = Availability.__table__()
     product = Product.__table__()
     template = Template.__table__()
-    held = (stock.location.in_(bin_query) & (stock.on_hand > 0))
-    cursor.execute(*stock
-        .join(product, condition=stock.product == product.id)
-        .join(template, condition=product.template == template.id)
-        .select(
-            stock.location, template.volume_uom, template.weight_uom,
-            Sum(stock.on_hand * Coalesce(template.volume, 0)),
-            Sum(stock.on_hand * Coalesce(template.weight, 0)),
-            where=held & ((template.volume != Null)
-                | (template.weight != Null)),
-            group_by=[stock.location, template.volume_uom,
-                template.weight_uom]))
+    held = (stock.location.in_(bin_query if ids is None else ids)
+        & (stock.on_hand > 0))
+    measured = (template.volume != Null) | (template.weight != Null)
+    if ids is None:
+        cursor.execute(*stock
+            .join(product, condition=stock.product == product.id)
+            .join(template, condition=product.template == template.id)
+            .select(
+                stock.location, template.volume_uom, template.weight_uom,
+                Sum(stock.on_hand * Coalesce(template.volume, 0)),
+                Sum(stock.on_hand * Coalesce(template.weight, 0)),
+                where=held & measured,
+                group_by=[stock.location, template.volume_uom,
+                    template.weight_uom]))
+        sums = cursor.fetchall()
+    else:
+        # A few bins: their rows by the location index, then the measures
+        # of their products by id (one join would hash whole catalogues)
+        cursor.execute(*stock.select(
+                stock.product, stock.location, stock.on_hand, where=held))
+        rows = cursor.fetchall()
+        products = sorted({r[0] for r in rows})
+        measures = {}
+        for i in range(0, len(products), 10000):
+            cursor.execute(*product
+                .join(template, condition=product.template == template.id)
+                .select(product.id, template.volume_uom, template.weight_uom,
+                    template.volume, template.weight,
+                    where=product.id.in_(products[i:i + 10000]) & measured))
+            measures.update((r[0], r[1:]) for r in cursor)
+        grouped = defaultdict(lambda: [0.0, 0.0])
+        for held_product, location_id, on_hand in rows:
+            if held_product in measures:
+                volume_uom, weight_uom, volume, weight = measures[
+                    held_product]
+                sums_ = grouped[location_id, volume_uom, weight_uom]
+                sums_[0] += on_hand * (volume or 0)
+                sums_[1] += on_hand * (weight or 0)
+        sums = [key + tuple(values) for key, values in grouped.items()]
     used = defaultdict(lambda: [0.0, 0.0])
     factors = {}
 
     def factor(uom_id, target):
-        if (uom_id, target) not in factors:
-            factors[uom_id, target] = _uom_factor(uom_id, target)
-        return factors[uom_id, target]
-    for location_id, volume_uom, weight_uom, volume, weight in cursor:
+        if target not in factors:
+            factors[target] = _unit_factors(target)
+        if uom_id not in factors[target]:
+            factors[target][uom_id] = _uom_factor(uom_id, target)
+        return factors[target][uom_id]
+    for location_id, volume_uom, weight_uom, volume, weight in sums:
         if volume and volume_uom:
             used[location_id][0] += volume * factor(
                 volume_uom, 'uom_cubic_meter')
@@ -724,18 +1012,21 @@ def bin_candidates(warehouse, bins=None, product_id=None):
     for location_id, product_id_, lot_id in cursor:
         contents[location_id].add((product_id_, lot_id))
     result = []
+    no_contents = frozenset()
     for (id_, zone, blocked, aisle, position, level, capacity_volume,
             capacity_weight) in bin_rows:
+        volume, weight = used.get(id_, (0.0, 0.0))
         result.append(putaway_algorithm.Bin(
                 id=id_,
-                warehouse=(warehouse.id if warehouses is None
+                warehouse=(warehouses if isinstance(warehouses, int)
                     else warehouses[id_]),
                 zone=zone, blocked=bool(blocked),
                 aisle=aisle, position=position, level=level,
                 capacity_volume=capacity_volume,
                 capacity_weight=capacity_weight,
-                used_volume=used[id_][0], used_weight=used[id_][1],
-                contents=frozenset(contents[id_])))
+                used_volume=volume, used_weight=weight,
+                contents=(frozenset(contents[id_]) if id_ in contents
+                    else no_contents)))
     return result
 
 
@@ -755,20 +1046,94 @@ def putaway_item(move, warehouse, quantity=None):
         home_bins=frozenset([home.id] if home else []))
 
 
+def _dispatch_points(warehouse):
+    "The (aisle, position) of the warehouse's dispatch bins, in id order"
+    location, where = _warehouse_bins(warehouse)
+    cursor = Transaction().connection.cursor()
+    cursor.execute(*location.select(location.aisle, location.position,
+            where=where & (location.zone == 'dispatch')
+            & (location.aisle != Null),
+            order_by=location.id))
+    return [tuple(r) for r in cursor]
+
+
+def _unit_factors(target_xml_id):
+    """{uom id: how many target units one is} for the units of the
+    target's category (product.uom_cubic_meter, uom_kilogram)"""
+    pool = Pool()
+    Uom = pool.get('product.uom')
+    ModelData = pool.get('ir.model.data')
+    target = Uom(ModelData.get_id('product', target_xml_id))
+    with Transaction().set_context(active_test=False):
+        uoms = Uom.search([('category', '=', target.category.id)])
+    return {u.id: Uom.compute_qty(u, 1, target, round=False) for u in uoms}
+
+
+def _converted(column, uom_column, factors):
+    "SQL: column (in the unit uom_column) in the unit of factors"
+    return Case(*[(uom_column == id_, column * factor)
+            for id_, factor in sorted(factors.items())], else_=0)
+
+
+#: Float slack of the capacity check done in SQL: only bins refused even
+#: with it are left out before the exact check (putaway.refusal)
+SQL_SLACK = 1e-6
+
+
+def _possible_bins(item, warehouse):
+    """The ids of the warehouse's bins that putaway.refusal may accept for
+    item, in one query: zone, blocking and room are checked in SQL, the
+    room against the bins' loads (stock.location.load, which never exceed
+    what the exact check sums) with a small slack (floating point), so no
+    bin left out would be accepted by the exact check."""
+    Load = Pool().get('stock.location.load')
+    location, where = _warehouse_bins(warehouse, putaway=True)
+    load = Load.__table__()
+    refused = Literal(False)
+    for capacity, used, unit in [
+            (location.capacity_volume, Coalesce(load.volume, 0),
+                item.unit_volume),
+            (location.capacity_weight, Coalesce(load.weight, 0),
+                item.unit_weight)]:
+        needed = (unit or 0) * item.quantity
+        limit = capacity * (1 + SQL_SLACK) + SQL_SLACK
+        refused |= ((capacity != Null)
+            & ((used + needed > limit + 1e-9) | (used > limit)))
+    cursor = Transaction().connection.cursor()
+    cursor.execute(*location
+        .join(load, 'LEFT', condition=load.location == location.id)
+        .select(location.id, where=where & ~refused))
+    return [r[0] for r in cursor]
+
+
+#: Above so many possible bins, they are read by their condition rather
+#: than by id
+MAX_POSSIBLE_IDS = 5000
+
+
 def recommend_bins(move, limit=3, quantity=None):
     """Return the recommended bins (stock.location) for an inventory move
-    (or for ``quantity`` of it, in the product's default unit)"""
+    (or for ``quantity`` of it, in the product's default unit).
+
+    Only the bins that may receive it are scored: those left after the
+    zone, blocking and capacity checks done in SQL (_possible_bins)."""
     pool = Pool()
     Location = pool.get('stock.location')
     Strategy = pool.get('stock.putaway.strategy')
     warehouse = move.shipment.warehouse
-    candidates = bin_candidates(warehouse, product_id=move.product.id)
-    dispatch = [(b.aisle, b.position) for b in candidates
-        if b.zone == 'dispatch' and b.aisle is not None]
-    ranked = putaway_algorithm.recommend(
-        putaway_item(move, warehouse, quantity), candidates,
-        Strategy.strategies_for(move.product, warehouse),
-        dispatch=dispatch, limit=limit)
+    item = putaway_item(move, warehouse, quantity)
+    strategies = Strategy.strategies_for(move.product, warehouse)
+    origins = _dispatch_points(warehouse) or [(1, 0)]
+    possible = _possible_bins(item, warehouse)
+    if len(possible) <= MAX_POSSIBLE_IDS:
+        location = Location.__table__()
+        candidates = _bins(location, location.id.in_(possible or [-1]),
+            warehouse.id, item.product, ids=possible or [-1])
+    else:
+        candidates = bin_candidates(warehouse, product_id=item.product,
+            putaway=True)
+    ranked = putaway_algorithm.recommend(item, candidates, strategies,
+        dispatch=origins, limit=limit)
     return Location.browse([r.bin for r in ranked])
 
 

@@ -4,6 +4,7 @@ large demo data, beside a naive recommendation (issue 5, rule 8).
 
     .venv/bin/python tests/bench/bench_scanner.py [--scale N] [--rounds N]
         [--naive-rounds N] [--reuse] [--workdir DIR]
+        [--postgresql URI|auto] [--keep] [--profile]
 
 It builds the SQLite database ``bench_sN`` as ``tests/bench/run.py`` does
 (``trytond-admin`` with the four modules, then ``scripts/demo.py --scale
@@ -24,10 +25,23 @@ set-based queries and the pure scoring of ``putaway.py``) is timed beside a
 naive version, the same scoring over bins and stock rows read as ORM
 records (the first implementation; quadratic in Tryton's record
 instantiation).  It prints p50/p95 in ms and never fails on a figure.
+
+Beside the wall-clock time of each step it prints the CPU time of this
+process (``time.process_time``: the Python side of the server and, on
+SQLite, the queries; PostgreSQL's own work is in another process) and the
+number of SQL statements the step executed (counted by wrapping the
+backend's cursor ``execute``).  On a shared machine the wall-clock figures
+follow the load; the statement counts do not, and the CPU time much less.
+``--postgresql URI`` builds (or reuses) the database on that server
+(``auto``: a throwaway cluster of ``scripts/pg.sh``, removed at the end
+unless ``--keep``); ``--profile`` prints a cProfile of one round of each
+step.
 """
 import argparse
+import cProfile
 import datetime as dt
 import os
+import pstats
 import statistics
 import sys
 import time
@@ -36,7 +50,8 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from run import (  # noqa: E402
-    BASE_CONF, ROOT, BenchError, Database, percentile, say)
+    BASE_CONF, ROOT, BenchError, Database, percentile, say,
+    start_postgresql, stop_postgresql)
 
 GS = '\x1d'
 
@@ -68,7 +83,44 @@ def parse_args(argv=None):
         help="reuse the database bench_sN of an earlier run")
     parser.add_argument('--workdir', default=os.path.join(ROOT, 'var',
             'bench'))
+    parser.add_argument('--postgresql', metavar='URI',
+        help="run on PostgreSQL at URI (postgresql://user@host:port/) "
+        "instead of SQLite; 'auto' starts a throwaway cluster")
+    parser.add_argument('--keep', action='store_true',
+        help="keep the throwaway PostgreSQL cluster of --postgresql auto "
+        "(its directory is printed)")
+    parser.add_argument('--profile', action='store_true',
+        help="print a cProfile of one more round of the steps")
     return parser.parse_args(argv)
+
+
+# --- SQL statements counted per step ----------------------------------------
+
+class Queries:
+    """Counts the SQL statements executed through the backends' cursors;
+    with ``timed`` a list, appends (ms, statement) of each to it"""
+    count = 0
+    timed = None
+
+    @classmethod
+    def install(cls):
+        from trytond.backend.postgresql.database import LoggingCursor
+        from trytond.backend.sqlite.database import SQLiteCursor
+
+        def counting(execute):
+            def wrapper(self, *args, **kwargs):
+                cls.count += 1
+                if cls.timed is None:
+                    return execute(self, *args, **kwargs)
+                start = time.perf_counter()
+                try:
+                    return execute(self, *args, **kwargs)
+                finally:
+                    cls.timed.append(((time.perf_counter() - start) * 1000,
+                            str(args[0] if args else '')))
+            return wrapper
+        for cursor in [LoggingCursor, SQLiteCursor]:
+            cursor.execute = counting(cursor.execute)
 
 
 # --- in the trytond process ---------------------------------------------------
@@ -142,8 +194,36 @@ def forget_cache():
 
 
 class Timings(dict):
-    def add(self, label, seconds):
+    "{label: [ms]} with the CPU ms and SQL statements of each call"
+
+    def __init__(self):
+        super().__init__()
+        self.cpu = {}
+        self.queries = {}
+
+    def add(self, label, seconds, cpu=None, queries=None):
         self.setdefault(label, []).append(seconds * 1000)
+        if cpu is not None:
+            self.cpu.setdefault(label, []).append(cpu * 1000)
+        if queries is not None:
+            self.queries.setdefault(label, []).append(queries)
+
+
+class measured:
+    "with measured(timings, label): … adds wall, CPU time and statements"
+
+    def __init__(self, timings, label):
+        self.timings, self.label = timings, label
+
+    def __enter__(self):
+        self.queries = Queries.count
+        self.cpu = time.process_time()
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc):
+        wall = time.perf_counter() - self.start
+        self.timings.add(self.label, wall, time.process_time() - self.cpu,
+            Queries.count - self.queries)
 
 
 def user_session(name, login):
@@ -158,9 +238,10 @@ def user_session(name, login):
         return user.id, context
 
 
-def timed_steps(name, user, context, steps, timings):
+def timed_steps(name, user, context, steps, timings, profile=False):
     """Run [(label, step, scan or callable(state))] in one transaction as
-    user, rolled back; return the last screen"""
+    user, rolled back; return the last screen.  With profile, print the
+    cProfile of each step (the 25 costliest functions, cumulative)."""
     from trytond.modules.inventory_flow.scanner import run_step
     from trytond.transaction import Transaction
     screen = {'state': {}}
@@ -169,9 +250,24 @@ def timed_steps(name, user, context, steps, timings):
             if callable(scan):
                 scan = scan(screen)
             forget_cache()
-            start = time.perf_counter()
-            screen = run_step(step, screen['state'], scan, str(uuid.uuid4()))
-            timings.add(label, time.perf_counter() - start)
+            profiler = cProfile.Profile() if profile else None
+            Queries.timed = [] if profile else None
+            with measured(timings, label):
+                if profiler:
+                    profiler.enable()
+                screen = run_step(
+                    step, screen['state'], scan, str(uuid.uuid4()))
+                if profiler:
+                    profiler.disable()
+            if profiler:
+                print(f"\n--- profile: {label}")
+                stats = pstats.Stats(profiler).sort_stats('cumulative')
+                stats.print_stats(25)
+                stats.print_stats('addons/inventory_', 30)
+                print(f"--- slowest SQL statements: {label}")
+                for ms, sql in sorted(Queries.timed, reverse=True)[:6]:
+                    print(f"{ms:8.1f} ms  {sql[:300]}")
+                Queries.timed = None
         transaction.rollback()
     return screen
 
@@ -220,6 +316,8 @@ def bench(name, args):
     say(f"receive: {args.rounds} rounds")
     for _ in range(args.rounds):
         timed_steps(name, operator, context, receive, steps)
+    if args.profile:
+        timed_steps(name, operator, context, receive, Timings(), True)
 
     receive_once(name, admin_context)
 
@@ -234,6 +332,8 @@ def bench(name, args):
     say(f"putaway: {args.rounds} rounds")
     for _ in range(args.rounds):
         timed_steps(name, operator, context, putaway, steps)
+    if args.profile:
+        timed_steps(name, operator, context, putaway, Timings(), True)
 
     recommend = Timings()
     with Transaction().start(name, operator, context=context,
@@ -242,57 +342,67 @@ def bench(name, args):
         product, = Product.search([('gtin', '=', ORANGE_JUICE)])
         move = pending_putaway(product)[0]
         ours = [b.id for b in recommend_bins(move)]
-        naive = naive_recommend(move)
-        if ours != naive:
-            raise BenchError(f"the naive recommendation differs: {ours} "
-                f"against {naive}")
+        if args.naive_rounds:
+            naive = naive_recommend(move)
+            if ours != naive:
+                raise BenchError(f"the naive recommendation differs: "
+                    f"{ours} against {naive}")
         say(f"recommendation: {args.rounds} rounds, naive "
             f"{args.naive_rounds}")
         for _ in range(args.rounds):
             forget_cache()
-            start = time.perf_counter()
-            recommend_bins(move)
-            recommend.add('ours', time.perf_counter() - start)
+            with measured(recommend, 'ours'):
+                recommend_bins(move)
         for _ in range(args.naive_rounds):
             forget_cache()
-            start = time.perf_counter()
-            naive_recommend(move)
-            recommend.add('naive', time.perf_counter() - start)
+            with measured(recommend, 'naive'):
+                naive_recommend(move)
         Location = Pool().get('stock.location')
         bins = Location.search_count([('zone', '!=', None)])
         products = Product.search_count([])
     return steps, recommend, {'bins': bins, 'products': products}
 
 
-def report(steps, recommend, size, args, build):
+def _row(label, timings, key):
+    values = timings[key]
+    cpu = timings.cpu.get(key) or [0]
+    queries = timings.queries.get(key) or [0]
+    return (f"{label:<44}{len(values):>5}{statistics.median(values):>9.1f}"
+        f"{percentile(values, 0.95):>9.1f}{max(values):>9.1f}"
+        f"{statistics.median(cpu):>9.1f}{percentile(cpu, 0.95):>9.1f}"
+        f"{statistics.median(queries):>7.0f}")
+
+
+def report(steps, recommend, size, args, build, backend):
     print(f"\nScanner steps, scale {args.scale}: {size['products']} "
         f"products, {size['bins']} bins; server time in ms, in process "
-        "(no HTTP), SQLite")
+        f"(no HTTP), {backend}; cpu = CPU time of this process, sql = "
+        "statements executed (median)")
     if build:
         print(f"database built in {build[0]:.0f}s (modules) + "
             f"{build[1]:.0f}s (demo data)")
-    header = f"{'step':<44}{'n':>5}{'p50':>9}{'p95':>9}{'max':>9}"
+    header = (f"{'step':<44}{'n':>5}{'p50':>9}{'p95':>9}{'max':>9}"
+        f"{'cpu p50':>9}{'cpu p95':>9}{'sql':>7}")
     print(header)
     print('-' * len(header))
-    everything = []
+    everything = Timings()
     for label, values in steps.items():
-        everything += values
-        print(f"{label:<44}{len(values):>5}{statistics.median(values):>9.1f}"
-            f"{percentile(values, 0.95):>9.1f}{max(values):>9.1f}")
-    print(f"{'all scan steps':<44}{len(everything):>5}"
-        f"{statistics.median(everything):>9.1f}"
-        f"{percentile(everything, 0.95):>9.1f}{max(everything):>9.1f}")
+        for i, value in enumerate(values):
+            everything.add('all', value / 1000, steps.cpu[label][i] / 1000,
+                steps.queries[label][i])
+        print(_row(label, steps, label))
+    print(_row('all scan steps', everything, 'all'))
     print(f"\nPutaway recommendation over {size['bins']} bins (same "
         "ranking)")
-    print(header.replace('step', 'version'))
-    for label, values in recommend.items():
+    print(header.replace('step', 'version', 1))
+    for label in recommend:
         name = {'ours': 'ours: set-based (recommend_bins)',
             'naive': 'naive: ORM records per bin and row'}[label]
-        print(f"{name:<44}{len(values):>5}{statistics.median(values):>9.1f}"
-            f"{percentile(values, 0.95):>9.1f}{max(values):>9.1f}")
-    ratio = (statistics.median(recommend['naive'])
-        / statistics.median(recommend['ours']))
-    print(f"naive/ours (p50): {ratio:.0f}x")
+        print(_row(name, recommend, label))
+    if recommend.get('naive'):
+        ratio = (statistics.median(recommend['naive'])
+            / statistics.median(recommend['ours']))
+        print(f"naive/ours (p50): {ratio:.0f}x")
     try:
         load = ', '.join(f'{l:.1f}' for l in os.getloadavg())
         print(f"machine: {os.cpu_count()} CPUs, load average {load}")
@@ -304,14 +414,23 @@ def main(argv=None):
     args = parse_args(argv)
     workdir = os.path.abspath(args.workdir)
     os.makedirs(workdir, exist_ok=True)
-    database = Database('sqlite', f'bench_s{args.scale}', workdir)
+    pg_dir = None
     build = None
     try:
-        if args.reuse and database.exists():
-            say(f"reusing {database.path}")
+        if args.postgresql:
+            uri = args.postgresql
+            if uri == 'auto':
+                uri, pg_dir = start_postgresql(workdir)
+                say(f"started a throwaway PostgreSQL at {uri} ({pg_dir})")
+            database = Database('postgresql', f'bench_s{args.scale}',
+                workdir, uri)
         else:
-            say(f"building {database.name} (scale {args.scale}; log in "
-                f"{database.log})")
+            database = Database('sqlite', f'bench_s{args.scale}', workdir)
+        if args.reuse and database.exists():
+            say(f"reusing {database.name} ({database.backend})")
+        else:
+            say(f"building {database.name} on {database.backend} (scale "
+                f"{args.scale}; log in {database.log})")
             build = database.build(args.scale)
             say(f"modules in {build[0]:.0f}s, demo data in {build[1]:.0f}s")
         database.write_conf()
@@ -319,6 +438,7 @@ def main(argv=None):
         config.update_etc([BASE_CONF, database.conf])
         from trytond.pool import Pool
         from trytond.transaction import Transaction
+        Queries.install()
         pool = Pool(database.name)
         with Transaction().start(database.name, 0, readonly=True):
             pool.init()
@@ -326,7 +446,10 @@ def main(argv=None):
     except BenchError as error:
         print(f"bench: error: {error}", file=sys.stderr)
         return 1
-    report(steps, recommend, size, args, build)
+    finally:
+        if pg_dir and not args.keep:
+            stop_postgresql(pg_dir)
+    report(steps, recommend, size, args, build, database.backend)
     return 0
 
 

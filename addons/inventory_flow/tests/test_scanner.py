@@ -519,6 +519,85 @@ class ScannerRouteTestCase(SuiteDatabaseMixin, RouteTestCase):
                 dict(ours, locations=sorted(ours['locations'])),
                 dict(tryton, locations=sorted(tryton['locations'])))
 
+    def test_location_loads_follow_the_stock(self):
+        "The bins' loads follow the moves and the products' measures"
+        pool = Pool(DB_NAME)
+        Load = pool.get('stock.location.load')
+        Location = pool.get('stock.location')
+        Move = pool.get('stock.move')
+        Product = pool.get('product.product')
+        Template = pool.get('product.template')
+        Company = pool.get('company.company')
+        from trytond.modules.inventory_flow import putaway
+        from trytond.modules.inventory_flow.receiving import (
+            _dispatch_points, _possible_bins, bin_candidates, putaway_item,
+            recommend_bins)
+
+        def loads():
+            result = {}
+            for load in Load.search([]):
+                volume, weight = result.get(load.location.id, (0, 0))
+                result[load.location.id] = (
+                    round(volume + (load.volume or 0), 9),
+                    round(weight + (load.weight or 0), 9))
+            return result
+
+        def recomputed():
+            Load.refresh()
+            return loads()
+        with Transaction().start(DB_NAME, 0) as transaction:
+            company, = Company.search([], limit=1)
+            water, = Product.search([('name', '=', 'Water')])
+            bin_, = Location.search([('code', '=', 'A-02-1-02')])
+            supplier, = Location.search([('type', '=', 'supplier')],
+                limit=1)
+            with set_company(company):
+                move, = Move.create([{
+                            'product': water.id,
+                            'unit': water.default_uom.id,
+                            'quantity': 300, 'from_location': supplier.id,
+                            'to_location': bin_.id, 'unit_price': 1,
+                            'currency': company.currency.id,
+                            'company': company.id}])
+                Move.do([move])
+                self.assertEqual(loads()[bin_.id], (0.3, 0))
+                self.assertEqual(loads(), recomputed())
+                Template.write([water.template], {'volume': 3})
+                self.assertEqual(loads()[bin_.id], (0.9, 0))
+                self.assertEqual(loads(), recomputed())
+                # only the bins a putaway may use have a load
+                self.assertNotIn(supplier.id, loads())
+                Location.write([bin_], {'zone': 'quarantine'})
+                self.assertNotIn(bin_.id, loads())
+                Location.write([bin_], {'zone': 'pick'})
+                self.assertEqual(loads()[bin_.id], (0.9, 0))
+                # 300 × 3 l fill 0.9 of the 1 m³ bin: 200 more do not fit
+                shipment_move = Move(product=water, lot=None,
+                    internal_quantity=200)
+                warehouse = bin_.warehouse
+                item = putaway_item(shipment_move, warehouse)
+                self.assertNotIn(bin_.id, _possible_bins(item, warehouse))
+                # the bins left out are those the exact check refuses
+                every = bin_candidates(warehouse, product_id=water.id)
+                self.assertEqual(sorted(_possible_bins(item, warehouse)),
+                    sorted(b.id for b in every
+                        if putaway.refusal(item, b) is None))
+                # the recommendation is the scoring over every bin
+                Shipment = pool.get('stock.shipment.in')
+                Strategy = pool.get('stock.putaway.strategy')
+                shipment, = Shipment.search([('reference', '=', 'DN-2')])
+                for quantity in [1, 50, 200]:
+                    move = Move(product=water, lot=None, shipment=shipment,
+                        internal_quantity=quantity)
+                    item = putaway_item(move, warehouse)
+                    dispatch = _dispatch_points(warehouse) or [(1, 0)]
+                    self.assertEqual(
+                        [b.id for b in recommend_bins(move, limit=5)],
+                        [r.bin for r in putaway.recommend(item, every,
+                                Strategy.strategies_for(water, warehouse),
+                                dispatch=dispatch, limit=5)])
+            transaction.rollback()
+
     def test_short_variance_stored_rounded(self):
         "A short line of 5 out of 6 is recorded as -16.67 %"
         pool = Pool(DB_NAME)
