@@ -131,6 +131,28 @@ def _stock_accounts(company):
         where=(table.company == company) & (table.account_stock != Null))
 
 
+def move_value(move, from_location, method, currency, digits,
+        product_cost=None):
+    """The SQL value of a stock move in the company's currency, as
+    account_stock_continental posts it: the purchase price of a receipt
+    when the cost follows it (FIFO, average), the cost of the move
+    otherwise; ``method`` is the product.cost_price_method table (LEFT
+    joined: no row is the default, fixed).  A move between two warehouses
+    records no cost (Tryton needs none): ``product_cost``, the
+    product.cost_price table LEFT joined, gives it the product's current
+    cost."""
+    cost = move.cost_price
+    if product_cost is not None:
+        cost = Coalesce(cost, product_cost.cost_price)
+    received = (from_location.type.in_(['supplier', 'production'])
+        & (Coalesce(method.cost_price_method, 'fixed') != 'fixed')
+        & (move.unit_price != Null) & (move.currency == currency))
+    return Round(Case(
+            (received, Cast(move.quantity, 'NUMERIC') * move.unit_price),
+            else_=Cast(move.internal_quantity, 'NUMERIC')
+            * Coalesce(cost, 0)), digits)
+
+
 def reconciliation_query():
     """The rows of the reconciliation: one per warehouse side of a done
     move and one per entry on a stock account that no such move explains,
@@ -142,6 +164,7 @@ def reconciliation_query():
     Product = pool.get('product.product')
     Template = pool.get('product.template')
     CostMethod = pool.get('product.cost_price_method')
+    ProductCost = pool.get('product.cost_price')
     AccountMove = pool.get('account.move')
     AccountLine = pool.get('account.move.line')
     Company = pool.get('company.company')
@@ -171,17 +194,9 @@ def reconciliation_query():
         where=on_stock & Like(account_move.origin, 'stock.move,%'),
         group_by=[account_move.origin])
 
-    def numeric(column):
-        return Cast(column, 'NUMERIC')
-    received = (from_location.type.in_(['supplier', 'production'])
-        & (Coalesce(method.cost_price_method, 'fixed') != 'fixed')
-        & (move.unit_price != Null) & (move.currency == company.currency))
-    # As account_stock_continental values the move: the purchase price of a
-    # receipt when the cost follows it, the cost of the move otherwise
-    value = Round(Case(
-            (received, numeric(move.quantity) * move.unit_price),
-            else_=numeric(move.internal_quantity)
-            * Coalesce(move.cost_price, 0)), digits)
+    product_cost = ProductCost.__table__()
+    value = move_value(move, from_location, method, company.currency, digits,
+        product_cost)
     from_in = from_stock.location != Null
     to_in = to_stock.location != Null
     same = (from_in & to_in
@@ -193,6 +208,9 @@ def reconciliation_query():
         .join(template, condition=product.template == template.id)
         .join(method, 'LEFT', condition=(method.template == template.id)
             & (method.company == move.company))
+        .join(product_cost, 'LEFT',
+            condition=(product_cost.product == product.id)
+            & (product_cost.company == move.company))
         .join(from_location, condition=move.from_location == from_location.id)
         .join(from_stock, 'LEFT',
             condition=from_stock.location == move.from_location)
