@@ -68,6 +68,7 @@ class ValuationContext(ModelView):
         "are always shown).")
     category = fields.Many2One('product.category', "Accounting Category",
         domain=[('accounting', '=', True)],
+        context={'company': Eval('company', -1)}, depends={'company'},
         help="Only the products of this accounting category and the "
         "entries on its stock account.")
 
