@@ -17,7 +17,7 @@ from sql import Cast, Literal, Null, Union
 from sql.aggregate import Count, Min, Sum
 from sql.conditionals import Case, Coalesce
 from sql.functions import Abs, Round
-from sql.operators import Concat, Like
+from sql.operators import Like
 
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
@@ -187,13 +187,16 @@ def reconciliation_query():
     on_stock = (line.account.in_(stock_accounts.select(
                 stock_accounts.account_stock))
         & (account_move.date <= date) & (account_move.company == company_id))
+    # The id of the origin as an integer: joined by id, the entries of the
+    # moves are found by index, not by comparing strings row by row
+    origin_id = AccountMove.origin.sql_id(account_move.origin, AccountMove)
     posted = line.join(account_move,
         condition=line.move == account_move.id
         ).select(
-        account_move.origin.as_('origin'),
+        origin_id.as_('move'),
         Sum(line.debit - line.credit).as_('amount'),
         where=on_stock & Like(account_move.origin, 'stock.move,%'),
-        group_by=[account_move.origin])
+        group_by=[origin_id])
 
     product_cost = ProductCost.__table__()
     value = move_value(move, from_location, method, company.currency, digits,
@@ -219,8 +222,7 @@ def reconciliation_query():
             condition=to_stock.location == move.to_location)
         .join(stock_account, 'LEFT',
             condition=stock_account.category == template.account_category)
-        .join(posted, 'LEFT',
-            condition=posted.origin == Concat('stock.move,', move.id)))
+        .join(posted, 'LEFT', condition=posted.move == move.id))
     where = ((move.state == 'done') & (move.effective_date <= date)
         & (move.company == company_id) & (template.type == 'goods')
         & (from_in | to_in) & ~same)
@@ -275,10 +277,8 @@ def reconciliation_query():
         entries_where &= ((origin_warehouse == warehouse_id)
             | (origin_warehouse == Null))
     unexplained = (posted
-        .join(explained, 'LEFT',
-            condition=posted.origin == Concat('stock.move,', explained.id))
-        .join(origin_move,
-            condition=posted.origin == Concat('stock.move,', origin_move.id))
+        .join(explained, 'LEFT', condition=posted.move == explained.id)
+        .join(origin_move, condition=posted.move == origin_move.id)
         .join(origin_product,
             condition=origin_move.product == origin_product.id)
         .join(origin_template,
@@ -326,8 +326,7 @@ def reconciliation_query():
     other = (line
         .join(account_move, condition=line.move == account_move.id)
         .join(entry_product, 'LEFT', condition=from_product
-            & (account_move.origin == Concat(
-                    'product.product,', entry_product.id)))
+            & (entry_product.id == origin_id))
         .join(entry_template, 'LEFT',
             condition=entry_product.template == entry_template.id)
         .join(sole_owner, 'LEFT',

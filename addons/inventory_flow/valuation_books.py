@@ -206,8 +206,8 @@ def post_unposted_history(company, category=None):
     # debit when the goods enter the stock
     line = AccountLine.__table__()
     entry = AccountMove.__table__()
-    new = moves.join(entry, condition=(entry.number == number)
-        & (entry.id > last_id))
+    new = moves.join(entry, condition=(entry.id > last_id)
+        & (move.id == AccountMove.origin.sql_id(entry.origin, AccountMove)))
     for account, debit in [
             (category_account.account_stock, to_stock),
             (Case((to_stock, category_account.account_stock_in),
