@@ -196,7 +196,7 @@ def reconciliation_query():
         origin_id.as_('move'),
         Sum(line.debit - line.credit).as_('amount'),
         where=on_stock & Like(account_move.origin, 'stock.move,%'),
-        group_by=[origin_id])
+        group_by=[account_move.origin])
 
     product_cost = ProductCost.__table__()
     value = move_value(move, from_location, method, company.currency, digits,
