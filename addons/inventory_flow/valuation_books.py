@@ -179,9 +179,13 @@ def post_unposted_history(company, category=None):
     where = ((move.state == 'done') & (move.company == company.id)
         & (template.type == 'goods') & (from_stock != to_stock)
         & (value != 0))
-    posted = existing.select(existing.origin,
+    # The moves already posted, by integer id: an anti-join the database
+    # hashes (NOT IN over the origin strings was quadratic on PostgreSQL)
+    posted = existing.select(
+        AccountMove.origin.sql_id(existing.origin, AccountMove).as_('move'),
         where=Like(existing.origin, 'stock.move,%'))
     in_periods = (moves
+        .join(posted, 'LEFT', condition=posted.move == move.id)
         .join(period, condition=(period.start_date <= move.effective_date)
             & (period.end_date >= move.effective_date)
             & (period.type == 'standard') & (period.state == 'open'))
@@ -201,7 +205,7 @@ def post_unposted_history(company, category=None):
             in_periods.select(move.company, period.id, Literal(journal.id),
                 move.effective_date, move.effective_date, origin,
                 Literal('posted'), number, Literal(uid), now,
-                where=where & ~origin.in_(posted))))
+                where=where & (posted.move == Null))))
     # The lines of the new entries: the stock account and its counterpart,
     # debit when the goods enter the stock
     line = AccountLine.__table__()
