@@ -1249,13 +1249,13 @@ def generate_bulk(company, warehouse, products, bins, moves, progress=None):
     # The moves went in by SQL, around the move transitions that maintain
     # the derived stock per bin: rebuild it from the ledger (rule 3)
     pool.get('stock.availability').rebuild(product_ids)
-    summary['stock entries'] = _post_valuation_history(company)
 
     if backend.name == 'postgresql':
         # Fresh statistics, as autovacuum would give a production database
         for Model in [Template, Product, Identifier, ListPrice, CostPrice,
                 Lot, Move, Location]:
             cursor.execute(f'ANALYZE "{Model._table}"')
+    summary['stock entries'] = _post_valuation_history(company)
     summary['seconds'] = time.monotonic() - start
     return summary
 

@@ -12,6 +12,7 @@ from sql.conditionals import Case, Coalesce
 from sql.aggregate import Count, Max
 from sql.operators import Concat, Like
 
+from trytond import backend
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
@@ -206,6 +207,9 @@ def post_unposted_history(company, category=None):
                 move.effective_date, move.effective_date, origin,
                 Literal('posted'), number, Literal(uid), now,
                 where=where & (posted.move == Null))))
+    if backend.name == 'postgresql':
+        # Plan the join with the new entries on their real size
+        cursor.execute(f'ANALYZE "{AccountMove._table}"')
     # The lines of the new entries: the stock account and its counterpart,
     # debit when the goods enter the stock
     line = AccountLine.__table__()
