@@ -223,6 +223,7 @@ def generate(scale=1, progress=None):
         progress('demo', 3, len(steps))
         products = _create_products(company, suppliers)
         summary['products'] = len(products)
+        summary['fiscal years'] = _create_valuation_demo(company, products)
         progress('demo', 4, len(steps))
         bins = _create_layout(warehouse)
         summary['bins'] = sum(len(b) for b in bins.values())
@@ -1257,6 +1258,7 @@ def generate_bulk(company, warehouse, products, bins, moves, progress=None):
         for Model in [Template, Product, Identifier, ListPrice, CostPrice,
                 Lot, Move, Location]:
             cursor.execute(f'ANALYZE "{Model._table}"')
+    summary['stock entries'] = _post_valuation_history(company)
     summary['seconds'] = time.monotonic() - start
     return summary
 
@@ -1383,3 +1385,50 @@ def _create_match_demo(company):
                 'price_percentage': Decimal(5),
                 }])
     return 1
+
+
+def _create_valuation_demo(company, products):
+    """Perpetual valuation (D2): the chart of accounts, continental fiscal
+    years for last year and this one, the stock accounts on the demo
+    accounting category, FIFO cost for the lot-tracked products and the
+    average cost for the others, so that every demo move done from here on
+    posts to the stock account.  Return the fiscal years created."""
+    from .valuation_books import (
+        create_chart, create_fiscal_year, set_category_accounts,
+        stock_accounts)
+    pool = Pool()
+    Date = pool.get('ir.date')
+    Template = pool.get('product.template')
+    today = Date.today()
+    create_chart(company)
+    for year in [today.year - 1, today.year]:
+        create_fiscal_year(company, year)
+    category = products[0].template.account_category
+    set_category_accounts(category, stock_accounts(company))
+    templates = [p.template for p in products]
+    fifo = [t for t in templates if t.lot_required]
+    average = [t for t in templates if not t.lot_required]
+    Template.write(fifo, {'cost_price_method': 'fifo'},
+        average, {'cost_price_method': 'average'})
+    return 2
+
+
+def _post_valuation_history(company):
+    """The bulk moves went in by SQL around account_stock_continental:
+    post their entries set-based as it would have (D2), on the demo
+    accounting category given to the bulk products; return the entries."""
+    from .valuation_books import post_unposted_history
+    pool = Pool()
+    Category = pool.get('product.category')
+    FiscalYear = pool.get('account.fiscalyear')
+    if not FiscalYear.search([
+                ('company', '=', company.id),
+                ('account_stock_method', '=', 'continental')], limit=1):
+        return 0
+    categories = Category.search([
+            ('name', '=', "Demo goods (no tax)"), ('accounting', '=', True)],
+        limit=1)
+    count = post_unposted_history(
+        company, categories[0] if categories else None)
+    _forget_cached_records()
+    return count
