@@ -5,6 +5,11 @@ ISO 2859-1 share them), Table 2-C (reduced) as ISO 2859-1:1999 gives it
 (Re = Ac + 1, sample sizes of Table 2-C), and invariants of the lookup for
 any lot size, level, AQL and severity.
 
+Table 2-B rows A–L at AQL 0.65–10 were checked against two copies: a
+transcription of MIL-STD-105E Table II-B, and the single tightened table of
+a US public-works quality manual derived from it (NIBS, AC-TABLE.ASC, table
+1-B, rejection numbers at AQL 0.65–15): the same cells.
+
 A row is written as the printed table reads, AQL 0.65 to 10: ``v`` use the
 first plan below, ``^`` the first plan above, ``Ac/Re`` a plan.
 """
