@@ -90,7 +90,12 @@ def quarantine_lot(number, quantity):
                 'unit_price': demo.product.cost_price,
                 'currency': demo.company.currency.id, 'lot': lot.id,
                 }])
-    with Transaction().set_context(_skip_warnings=True):
+    # In the company's context, as a user of it would: with perpetual
+    # valuation on (the demo's books), the receipt posts to accounts that
+    # the company rules only show inside it
+    User = pool.get('res.user')
+    with Transaction().set_context(User.get_preferences(context_only=True),
+            company=demo.company.id, _skip_warnings=True):
         Move.do([move])
     letters = pool.get('quality.sampling.letter').rows()
     plans = pool.get('quality.sampling.plan').tables()
