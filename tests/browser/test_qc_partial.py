@@ -39,11 +39,21 @@ pool = Pool(database)
 with Transaction().start(database, 0, readonly=True):
     pool.init()
 from trytond.modules.inventory_qc.demo_qc import quarantine_lot
-with Transaction().start(database, 0) as transaction:
-    for argument in sys.argv[4:]:
-        number, quantity = argument.split('=')
-        quarantine_lot(number, float(quantity))
-    transaction.commit()
+from trytond.transaction import TransactionError
+extras = {}
+while True:
+    # the receipt posts to the books: the accounting configuration asks for
+    # its lock, which trytond takes by restarting the transaction
+    with Transaction().start(database, 0, **extras) as transaction:
+        try:
+            for argument in sys.argv[4:]:
+                number, quantity = argument.split('=')
+                quarantine_lot(number, float(quantity))
+            transaction.commit()
+            break
+        except TransactionError as error:
+            transaction.rollback()
+            error.fix(extras)
 '''
 LOTS = {'QCP-PARTIAL': 24, 'QCP-CONCESSION': 30}
 
