@@ -22,14 +22,13 @@ fails the serialization check and is retried by trytond.  See
 ``docs/reservation.md``.
 """
 import datetime as dt
-import json
 import logging
 from collections import defaultdict
 
 from sql import Literal, Null, Union
 from sql.aggregate import Max, Min, Sum
 
-from trytond import backend, config
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, Index, ModelSQL, ModelView, Unique, fields)
@@ -40,10 +39,10 @@ from trytond.exceptions import UserError, UserWarning
 from trytond.transaction import Transaction, TransactionError
 
 from .allocation import Candidate, allocate
+from .intake import rollback_to_savepoint
 
 logger = logging.getLogger(__name__)
 #: The most API orders a queue task processes together
-API_BATCH = 20
 
 POLICIES = [
     ('backorder', "Reserve Available, Back-Order the Rest"),
@@ -345,7 +344,8 @@ class Availability(ModelSQL, ModelView):
     @classmethod
     def candidates(cls, warehouse, product_ids, labels=None):
         """Return {product: [Candidate]} of the warehouse's storage tree
-        in one query (bins with their zone, blocked flag and lot expiry).
+        (``warehouse``: the record, or the (left, right) of its storage
+        location) in one query (bins with their zone, blocked flag and lot expiry).
 
         ``labels``, a dict, receives {row id: (location, lot, bin label,
         lot number, lot expiry)} for the API's answer."""
@@ -371,10 +371,14 @@ class Availability(ModelSQL, ModelView):
         table = cls.__table__()
         location = Location.__table__()
         lot = Lot.__table__()
-        storage = warehouse.storage_location
+        if isinstance(warehouse, tuple):
+            left, right = warehouse
+        else:
+            left = warehouse.storage_location.left
+            right = warehouse.storage_location.right
         where = (table.product.in_(list(product_ids) or [-1])
-            & (location.left >= storage.left)
-            & (location.right <= storage.right))
+            & (location.left >= left)
+            & (location.right <= right))
         if positive:
             where &= table.on_hand - table.reserved > 0
         query = table.join(location,
@@ -419,10 +423,16 @@ class Reservation(ModelSQL, ModelView):
     "Stock Reservation"
     __name__ = 'stock.reservation'
 
-    sale = fields.Many2One('sale.sale', "Sale", required=True,
+    api_order = fields.Many2One('inventory.api.order', "API Order",
         readonly=True, ondelete='CASCADE',
-        help="The order the stock is promised to.")
-    sale_line = fields.Many2One('sale.line', "Sale Line", required=True,
+        help="The order taken in by the API that reserved the stock.")
+    line = fields.Integer("Line", readonly=True,
+        help="The line of the API order (1 for the first).")
+    sale = fields.Many2One('sale.sale', "Sale",
+        readonly=True, ondelete='CASCADE',
+        help="The order the stock is promised to; set when the sale of an "
+        "API order is made.")
+    sale_line = fields.Many2One('sale.line', "Sale Line",
         readonly=True, ondelete='CASCADE',
         domain=[('sale', '=', Eval('sale', -1))],
         help="The order line the stock is promised to.")
@@ -453,6 +463,7 @@ class Reservation(ModelSQL, ModelView):
         cls._sql_indexes.update({
                 Index(t, (t.move, Index.Equality())),
                 Index(t, (t.sale_line, Index.Equality())),
+                Index(t, (t.api_order, Index.Equality())),
                 Index(t, (t.state, Index.Equality(cardinality='low'))),
                 })
         cls._order = [('sale', 'DESC'), ('id', 'ASC')]
@@ -637,69 +648,38 @@ class Sale(metaclass=PoolMeta):
         release_pending(sales)
 
     @classmethod
-    def _api_batch(cls, sales):
-        """The sales to process with ``sales``: other API orders waiting for
-        their processing join them (PostgreSQL), up to API_BATCH, so that a
-        worker busy with a burst processes them together — Tryton's document
-        work costs far less per order in a batch.  On the restart that locks
-        them, only the sales already locked are kept, so the batch cannot
-        grow from one attempt to the next."""
-        transaction = Transaction()
-        # Without a queue worker each request runs its own task right after
-        # its commit: batching would only make them fight for the same sales
-        if (backend.name != 'postgresql'
-                or not config.getboolean('queue', 'worker', default=False)
-                or not transaction.context.get('api_batch', True)):
-            return list(sales)
-        table = cls.__table__()
-        cursor = transaction.connection.cursor()
-        # Skip the sales another worker is processing
-        cursor.execute(*table.select(table.id,
-                where=(table.state == 'draft') & (table.channel != Null),
-                order_by=[table.id.asc], limit=API_BATCH,
-                for_=transaction.database.get_select_for_skip_locked()(
-                    'UPDATE')))
-        ids = {s.id for s in sales} | {r[0] for r in cursor}
-        locked = getattr(transaction, '_locked_records', {}).get(cls._table)
-        if locked:
-            ids = {i for i in ids if i in locked} | {s.id for s in sales}
-        return cls.browse(sorted(ids))
-
-    @classmethod
     def process_api_order(cls, sales):
-        """Finish API orders after their intake (an ``ir.queue`` task):
-        quote, confirm and process the draft sale, carry its reservation
-        rows onto the shipment's moves and notify the channel's owner of
-        the short lines.  Safe to run twice: a sale already processed (e.g.
-        in the batch of another task) is left alone."""
+        """Quote, confirm and process draft API sales, carry their
+        reservation rows onto the shipments' moves and notify the channel's
+        owner of the short lines (called by the queued task of
+        ``inventory.api.order`` once it made the sales).  The sales are
+        processed together — Tryton's document work costs far less per
+        order in a batch; when one of them fails, each is processed on its
+        own and the ones refused for good are held.  Safe to run twice: a
+        sale already processed is left alone."""
         transaction = Transaction()
-        own = [s for s in sales if s.channel and s.state == 'draft']
-        if not own:
+        batch = [s for s in cls.browse(sales)
+            if s.channel and s.state == 'draft' and not s.api_error]
+        if not batch:
             return
-        batch = cls._api_batch(own)
-        # Lock first: the restart of the transaction that takes the locks
-        # (trytond's lock_records) then happens before any work
-        cls.lock(batch)
-        if len(batch) > len(own):
-            cursor = transaction.connection.cursor()
-            cursor.execute('SAVEPOINT api_batch')
-            tasks = list(transaction.tasks)
-            try:
-                cls._process_api_orders(batch)
-            except (backend.DatabaseOperationalError, TransactionError):
-                raise
-            except Exception:
-                # One order of the batch fails: keep to the task's own
-                logger.warning("API batch of %s failed, processing %s alone",
-                    [s.id for s in batch], [s.id for s in own],
-                    exc_info=True)
-                cursor.execute('ROLLBACK TO SAVEPOINT api_batch')
-                transaction.tasks[:] = tasks
-                transaction.cache.clear()
-                transaction.counter += 1
-                cls._process_or_hold(cls.browse([s.id for s in own]))
-        else:
+        # No lock: the sales were made by the caller's transaction, under
+        # the lock of their API orders
+        if len(batch) == 1:
             cls._process_or_hold(batch)
+            return
+        cursor = transaction.connection.cursor()
+        cursor.execute('SAVEPOINT api_batch')
+        tasks = list(transaction.tasks)
+        try:
+            cls._process_api_orders(batch)
+        except (backend.DatabaseOperationalError, TransactionError):
+            raise
+        except Exception:
+            logger.warning("API batch of %s failed, processing each alone",
+                [s.id for s in batch], exc_info=True)
+            rollback_to_savepoint('api_batch', tasks)
+            for sale in cls.browse(batch):
+                cls._process_or_hold([sale])
 
     @classmethod
     def _process_or_hold(cls, sales):
@@ -716,10 +696,7 @@ class Sale(metaclass=PoolMeta):
         except (UserError, UserWarning) as exception:
             logger.warning("API orders %s held: %s", [s.id for s in sales],
                 exception.message)
-            cursor.execute('ROLLBACK TO SAVEPOINT api_order')
-            transaction.tasks[:] = tasks
-            transaction.cache.clear()
-            transaction.counter += 1
+            rollback_to_savepoint('api_order', tasks)
             cls.hold_api_orders(
                 cls.browse([s.id for s in sales]), exception.message)
 
@@ -742,15 +719,8 @@ class Sale(metaclass=PoolMeta):
 
     def _notify_owner(self, icon, label, description):
         "Notify the owner of the order's channel (if any) about the order"
-        Notification = Pool().get('res.notification')
-        owner = self.channel.owner if self.channel else None
-        if owner:
-            Notification.create([{
-                        'user': owner.id, 'label': label,
-                        'description': description, 'icon': icon,
-                        'model': 'sale.sale',
-                        'records': json.dumps([self.id]),
-                        }])
+        from .intake import notify_owner
+        notify_owner(self.channel, icon, label, description, self)
 
     @classmethod
     def _process_api_orders(cls, sales):
@@ -935,11 +905,13 @@ def reserve_lines(warehouse, channel, lines, today, labels=None, plan=None):
         for (k, _, q), a in zip(lines, plan.values())}
 
 
-def insert_reservations(sale_id, line_ids, lines, plan, candidates_rows):
-    """Insert the reservation rows of a new order in one statement.
+def insert_reservations(api_order_id, lines, plan, candidates_rows):
+    """Insert the reservation rows of an order taken in by the API in one
+    statement.
 
-    ``line_ids`` maps the line keys to the sale line ids,
-    ``candidates_rows`` the availability row ids to (location, lot)."""
+    ``lines`` are (key, product, quantity) with the keys 0, 1, … of the
+    order's lines; ``candidates_rows`` map the availability row ids to
+    (location, lot)."""
     Reservation = Pool().get('stock.reservation')
     transaction = Transaction()
     cursor = transaction.connection.cursor()
@@ -949,11 +921,11 @@ def insert_reservations(sale_id, line_ids, lines, plan, candidates_rows):
     for key, product, _ in lines:
         for row_id, quantity in plan[key].lines:
             location, lot = candidates_rows[row_id]
-            values.append([sale_id, line_ids[key], product.id, location, lot,
+            values.append([api_order_id, key + 1, product.id, location, lot,
                     _round(quantity), 'reserved', transaction.user, now])
     if values:
         cursor.execute(*table.insert(
-                [table.sale, table.sale_line, table.product, table.location,
+                [table.api_order, table.line, table.product, table.location,
                     table.lot, table.quantity, table.state, table.create_uid,
                     table.create_date],
                 values))
@@ -1023,17 +995,19 @@ def attach_reservations(sale):
     return short
 
 
-def release_pending(sales):
-    """Give back the stock of the reservation rows of the sales that have
-    no move yet (an order cancelled before its processing)."""
+def release_pending(sales=None, api_orders=None):
+    """Give back the stock of the reservation rows of the sales (or of the
+    API orders) that have no move yet: an order cancelled or held before
+    its processing."""
     pool = Pool()
     Availability = pool.get('stock.availability')
     Reservation = pool.get('stock.reservation')
-    reservations = Reservation.search([
-            ('sale', 'in', [s.id for s in sales]),
-            ('state', '=', 'reserved'),
-            ('move', '=', None),
-            ])
+    domain = [('state', '=', 'reserved'), ('move', '=', None)]
+    if sales is not None:
+        domain.append(('sale', 'in', [s.id for s in sales]))
+    if api_orders is not None:
+        domain.append(('api_order', 'in', [o.id for o in api_orders]))
+    reservations = Reservation.search(domain)
     if not reservations:
         return
     deltas = defaultdict(lambda: [0.0, 0.0])

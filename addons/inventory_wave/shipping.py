@@ -402,6 +402,15 @@ class WebhookEvent(Workflow, ModelSQL, ModelView):
         super().delete(events)
 
 
+def api_order_id(sale):
+    """The id the channel knows the order by: that of the API order the
+    sale was made from (``POST /orders`` answered it)"""
+    ApiOrder = Pool().get('inventory.api.order')
+    with without_check_access():
+        orders = ApiOrder.search([('sale', '=', sale.id)], limit=1)
+    return orders[0].id if orders else None
+
+
 def shipped_payload(sale, shipment, now):
     "Return the order.shipped body: Standard Webhooks' {type, timestamp, data}"
     lines = []
@@ -417,7 +426,7 @@ def shipped_payload(sale, shipment, now):
         'type': 'order.shipped',
         'timestamp': now.replace(microsecond=0).isoformat() + 'Z',
         'data': {
-            'order_id': sale.id,
+            'order_id': api_order_id(sale),
             'order_number': sale.number,
             'channel': sale.channel.code,
             'channel_reference': sale.channel_reference,

@@ -59,6 +59,9 @@ def parse_args():
     parser.add_argument('--clients', default='1,4,16')
     parser.add_argument('--orders', type=int, default=40,
         help="orders per client count and mode")
+    parser.add_argument('--tryton-orders', type=int, default=0,
+        help="orders per client count for plain Tryton (default: --orders;"
+        " plain Tryton is two orders of magnitude slower)")
     parser.add_argument('--history', default='0,10000',
         help="sizes of done-move history of the hot SKUs")
     parser.add_argument('--skus', type=int, default=5)
@@ -67,6 +70,12 @@ def parse_args():
         help="queue workers processing the API orders")
     parser.add_argument('--server-processes', type=int, default=1,
         help="trytond server processes taking the API requests")
+    parser.add_argument('--worker-nice', type=int, default=0,
+        help="CPU niceness of the trytond-worker process (the document "
+        "work yields the CPU to the requests)")
+    parser.add_argument('--worker-after', action='store_true',
+        help="pause the trytond-worker during the requests (SIGSTOP) and "
+        "let it drain the queue after them: the request path alone")
     parser.add_argument('--in-process', action='store_true',
         help="server and queue workers as threads of this process")
     return parser.parse_args()
@@ -122,8 +131,11 @@ def run_history(args, history):
                     args, db_name, fixture, skus, clients)
             else:
                 run = {'api': run_api, 'tryton': run_tryton}[mode]
+                orders = args.orders
+                if mode == 'tryton' and args.tryton_orders:
+                    orders = args.tryton_orders
                 latencies, failed, elapsed, drained = run(
-                    db_name, fixture, products, skus, clients, args.orders,
+                    db_name, fixture, products, skus, clients, orders,
                     args.workers)
             lines = len(latencies)
             results.append({
@@ -292,6 +304,72 @@ def _queue_pending(db_name):
             ).fetchone()[0]
 
 
+def _process_cpu(pid):
+    "User + system CPU seconds of a process and its reaped children"
+    try:
+        with open(f'/proc/{pid}/stat') as fp:
+            fields = fp.read().rsplit(')', 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = os.sysconf('SC_CLK_TCK')
+    return sum(int(f) for f in fields[11:15]) / ticks
+
+
+def _group_cpu(predicate):
+    total = 0.0
+    for name in os.listdir('/proc'):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f'/proc/{name}/stat') as fp:
+                stat = fp.read()
+        except OSError:
+            continue
+        if predicate(int(name), stat):
+            total += _process_cpu(int(name))
+    return total
+
+
+def _postmaster():
+    "The pid of the PostgreSQL server of the URI (if local), else None"
+    from urllib.parse import urlparse
+    port = urlparse(os.environ['TRYTOND_DATABASE_URI']).port or 5432
+    for name in os.listdir('/proc'):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f'/proc/{name}/cmdline', 'rb') as fp:
+                args = fp.read().split(b'\0')
+        except OSError:
+            continue
+        if (args and args[0].endswith(b'postgres')
+                and str(port).encode() in args):
+            return int(name)
+
+
+def _of_postmaster(postmaster):
+    def predicate(pid, stat):
+        fields = stat.rsplit(')', 1)[1].split()
+        return pid == postmaster or int(fields[1]) == postmaster
+    return predicate
+
+
+def _cpu_times(servers, worker):
+    """CPU seconds so far of the servers, the worker (with their process
+    groups), PostgreSQL and this process (the clients)"""
+    def in_groups(groups):
+        def predicate(pid, stat):
+            fields = stat.rsplit(')', 1)[1].split()
+            return int(fields[2]) in groups
+        return predicate
+    return {
+        'servers': _group_cpu(in_groups(set(servers))),
+        'worker': _group_cpu(in_groups({worker})),
+        'postgresql': _group_cpu(_of_postmaster(_postmaster())),
+        'clients': time.process_time(),
+        }
+
+
 def run_api_servers(args, db_name, fixture, skus, clients):
     """The API as deployed: trytond server processes (queue worker mode
     on) and a trytond-worker process, started for this run"""
@@ -313,10 +391,13 @@ def run_api_servers(args, db_name, fixture, skus, clients):
             _wait_port(port, process)
             urls.append(f'http://127.0.0.1:{port}/{db_name}'
                 '/inventory/api/v1/orders')
-        processes.append(subprocess.Popen(
-                [os.path.join(binary, 'trytond-worker'), '-d', db_name,
-                    '-n', str(args.workers)],
-                env=env, stdout=log, stderr=log, start_new_session=True))
+        worker = [os.path.join(binary, 'trytond-worker'), '-d', db_name,
+            '-n', str(args.workers)]
+        if args.worker_nice:
+            worker = ['nice', '-n', str(args.worker_nice)] + worker
+        worker = subprocess.Popen(worker,
+            env=env, stdout=log, stderr=log, start_new_session=True)
+        processes.append(worker)
         run_id = uuid.uuid4().hex[:8]
         work = order_poster(urls, fixture, skus, run_id)
         # Warm up: every server loads its pool before the timed orders
@@ -328,7 +409,22 @@ def run_api_servers(args, db_name, fixture, skus, clients):
             if time.monotonic() - start > 600:
                 raise TimeoutError("ir.queue not drained")
             time.sleep(0.1)
-        latencies, failed, elapsed = _threads(clients, args.orders, work)
+        import signal
+        if args.worker_after:
+            # The document work waits until the requests are answered
+            os.killpg(worker.pid, signal.SIGSTOP)
+        servers = [p.pid for p in processes if p is not worker]
+        cpu_before = _cpu_times(servers, worker.pid)
+        try:
+            latencies, failed, elapsed = _threads(clients, args.orders, work)
+        finally:
+            if args.worker_after:
+                os.killpg(worker.pid, signal.SIGCONT)
+        cpu_after = _cpu_times(servers, worker.pid)
+        done = max(len(latencies), 1)
+        print('bench: CPU ms per request during the load: ' + ', '.join(
+                f'{k} {(cpu_after[k] - cpu_before[k]) * 1000 / done:.1f}'
+                for k in cpu_after), file=sys.stderr, flush=True)
         start = time.monotonic()
         while _queue_pending(db_name):
             if time.monotonic() - start > 1200:

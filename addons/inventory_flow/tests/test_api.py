@@ -24,8 +24,8 @@ API = '/inventory/api/v1'
 TABLES = [
     'sale_sale', 'sale_line', 'party_party', 'party_address',
     'party_contact_mechanism', 'stock_shipment_out', 'stock_move',
-    'stock_reservation', 'inventory_api_idempotency', 'ir_queue',
-    'stock_availability']
+    'stock_reservation', 'inventory_api_idempotency', 'inventory_api_order',
+    'ir_queue', 'stock_availability']
 
 
 def setup_order_fixture(stock=None):
@@ -225,6 +225,27 @@ class OrderAPITestCase(SuiteDatabaseMixin, RouteTestCase):
         return self.client().get(f'/{self.db_name}{API}{path}', headers={
                 'Authorization': f"Bearer {token or self.fixture['key']}"})
 
+    def locking(self, func):
+        "Run func in a transaction restarted for the locks it asks for"
+        from trytond.transaction import TransactionError
+        extras = {}
+        while True:
+            with Transaction().start(self.db_name, 0, **extras) as transaction:
+                try:
+                    result = func()
+                except TransactionError as error:
+                    transaction.rollback()
+                    error.fix(extras)
+                    continue
+                transaction.commit()
+                return result
+
+    def sale_of(self, order_id):
+        "The id of the sale made from the API order"
+        with Transaction().start(self.db_name, 0, readonly=True):
+            sale = Pool().get('inventory.api.order')(order_id).sale
+            return sale.id if sale else None
+
     def consistency(self):
         with Transaction().start(self.db_name, 0, readonly=True):
             return Pool().get('stock.availability').check_consistency()
@@ -315,6 +336,7 @@ class OrderAPITestCase(SuiteDatabaseMixin, RouteTestCase):
             (order['carrier'], shipment['carrier']), ("Post", None))
         # The channel's owner is told (C2); the back-order stays a draft
         # move of the shipment, demand for the purchase suggestions
+        sale_id = self.sale_of(order['id'])
         with Transaction().start(self.db_name, 0, readonly=True):
             pool = Pool()
             Notification = pool.get('res.notification')
@@ -322,7 +344,7 @@ class OrderAPITestCase(SuiteDatabaseMixin, RouteTestCase):
             notifications = Notification.search([
                     ('user', '=', self.fixture['clerk']),
                     ('model', '=', 'sale.sale'),
-                    ('records', '=', json.dumps([order['id']])),
+                    ('records', '=', json.dumps([sale_id])),
                     ])
             self.assertEqual(len(notifications), 1)
             self.assertIn('FLOUR 10.5', notifications[0].description)
@@ -374,15 +396,26 @@ class OrderAPITestCase(SuiteDatabaseMixin, RouteTestCase):
         self.assertEqual(self.consistency(), [])
         # Running the task again changes nothing
         with Transaction().start(self.db_name, 0) as transaction:
-            Sale = Pool().get('sale.sale')
-            Sale.process_api_order([Sale(order['id'])])
+            pool = Pool()
+            ApiOrder = pool.get('inventory.api.order')
+            Sale = pool.get('sale.sale')
+            ApiOrder.process([ApiOrder(order['id'])])
+            Sale.process_api_order([ApiOrder(order['id']).sale])
             transaction.commit()
         self.assertEqual(json.loads(self.get(f"/orders/{order['id']}").data),
             got)
         self.assertEqual(self.consistency(), [])
 
+    def set_salable(self, code, salable):
+        with Transaction().start(self.db_name, 0) as transaction:
+            Product = Pool().get('product.product')
+            product = Product(self.fixture['products'][code])
+            product.template.salable = salable
+            product.template.save()
+            transaction.commit()
+
     def test_processing_refused_holds_order(self):
-        "An order its processing refuses for good gives its stock back"
+        "An order its sale cannot be made of is held; its stock given back"
         before = table_counts()
         with QueueWorkers(self.db_name, count=0):
             response = self.post(order_body('Q-HELD', lines=[
@@ -390,33 +423,133 @@ class OrderAPITestCase(SuiteDatabaseMixin, RouteTestCase):
             self.assertEqual(response.status_code, 201, response.data)
         order = json.loads(response.data)
         self.assertEqual(table_counts()['reserved'], before['reserved'] + 5)
-        # Before the task runs, someone clears the order's delivery address
-        # by hand: quoting it is refused, and would be at every retry
-        with Transaction().start(self.db_name, 0) as transaction:
-            Sale = Pool().get('sale.sale')
-            Sale.write([Sale(order['id'])], {'shipment_address': None})
-            transaction.commit()
-        self.assertEqual(self.run_queue(), 1)
+        # Before the task runs, the product is withdrawn from sale: Tryton
+        # refuses the sale line, and would at every retry
+        self.set_salable('WATER', False)
+        try:
+            self.assertEqual(self.run_queue(), 1)
+        finally:
+            self.set_salable('WATER', True)
         got = json.loads(self.get(f"/orders/{order['id']}").data)
         self.assertEqual(got['state'], 'held')
-        self.assertIn('address', got['error'])
+        self.assertIn('Product', got['error'])
         self.assertEqual(got['shipments'], [])
         self.assertEqual(
             {r['state'] for r in got['lines'][0]['reservations']},
             {'released'})
         self.assertEqual(got['lines'][0]['reserved'], 0)
         self.assertEqual(table_counts()['reserved'], before['reserved'])
+        self.assertEqual(self.sale_of(order['id']), None)
         self.assertEqual(self.consistency(), [])
         with Transaction().start(self.db_name, 0, readonly=True):
             pool = Pool()
             Notification = pool.get('res.notification')
-            Sale = pool.get('sale.sale')
-            sale = Sale(order['id'])
-            self.assertEqual(sale.state, 'draft')
+            ApiOrder = pool.get('inventory.api.order')
+            api_order = ApiOrder(order['id'])
             held, = Notification.search([
-                    ('records', '=', json.dumps([sale.id]))])
+                    ('model', '=', 'inventory.api.order'),
+                    ('records', '=', json.dumps([api_order.id]))])
             self.assertIn('Q-HELD', held.label)
-            self.assertEqual(held.user, sale.channel.owner)
+            self.assertEqual(held.user, api_order.channel.owner)
+        # The product is salable again: a manager retries the order, its
+        # sale is made; the stock it gave back is assigned by Tryton
+        with Transaction().start(self.db_name, 0) as transaction:
+            ApiOrder = Pool().get('inventory.api.order')
+            ApiOrder.retry([ApiOrder(order['id'])])
+            transaction.commit()
+        self.run_queue()
+        got = json.loads(self.get(f"/orders/{order['id']}").data)
+        self.assertEqual(got['state'], 'processing')
+        self.assertEqual(got['error'], None)
+        self.assertEqual(got['lines'][0]['backorder'], 5)
+        self.assertEqual(self.consistency(), [])
+
+    def test_processing_refused_after_sale_holds_order(self):
+        "An order whose sale the processing refuses is held with its sale"
+        from unittest import mock
+
+        from trytond.exceptions import UserError
+        before = table_counts()
+        with QueueWorkers(self.db_name, count=0):
+            response = self.post(order_body('Q-HELD2', lines=[
+                        {'sku': 'WATER', 'quantity': 2, 'unit_price': 1}]))
+            self.assertEqual(response.status_code, 201, response.data)
+        order = json.loads(response.data)
+        with Transaction().start(self.db_name, 0, readonly=True):
+            Sale = Pool().get('sale.sale')
+
+        def refuse(cls, sales):
+            raise UserError("The credit limit of the customer is exceeded.")
+        with mock.patch.object(Sale, 'quote', classmethod(refuse)):
+            self.assertEqual(self.run_queue(), 1)
+        got = json.loads(self.get(f"/orders/{order['id']}").data)
+        self.assertEqual(got['state'], 'held')
+        self.assertIn('credit limit', got['error'])
+        self.assertEqual(table_counts()['reserved'], before['reserved'])
+        self.assertEqual(self.consistency(), [])
+        with Transaction().start(self.db_name, 0, readonly=True):
+            pool = Pool()
+            ApiOrder = pool.get('inventory.api.order')
+            api_order = ApiOrder(order['id'])
+            self.assertEqual(api_order.state, 'held')
+            self.assertEqual(api_order.sale.state, 'draft')
+            self.assertIn('credit limit', api_order.sale.api_error)
+
+    def test_api_order_access(self):
+        "Managers cancel API orders; sale users read them; operators not"
+        from trytond.model.exceptions import AccessError
+        from trytond.model.modelview import AccessButtonError
+        with QueueWorkers(self.db_name, count=0):
+            response = self.post(order_body('Q-ACL', lines=[
+                        {'sku': 'WATER', 'quantity': 1, 'unit_price': 1}]))
+            self.assertEqual(response.status_code, 201, response.data)
+        order_id = json.loads(response.data)['id']
+        with Transaction().start(self.db_name, 0) as transaction:
+            pool = Pool()
+            User = pool.get('res.user')
+            ModelData = pool.get('ir.model.data')
+            users = {}
+            for login, group in [
+                    ('acl-operator', ('inventory_flow', 'group_operator')),
+                    ('acl-manager', ('inventory_flow', 'group_manager')),
+                    ('acl-seller', ('sale', 'group_sale')),
+                    ]:
+                user, = User.create([{
+                            'login': login, 'name': login,
+                            'groups': [('add', [ModelData.get_id(*group)])],
+                            'companies': [('add',
+                                    [self.fixture['company']])],
+                            'company': self.fixture['company'],
+                            }])
+                users[login] = user.id
+            transaction.commit()
+
+        def as_user(login):
+            return Transaction().start(self.db_name, users[login],
+                context={'_check_access': True,
+                    'company': self.fixture['company']})
+        with as_user('acl-operator'):
+            ApiOrder = Pool().get('inventory.api.order')
+            with self.assertRaises(AccessError):
+                ApiOrder.read([order_id], ['state'])
+        with as_user('acl-seller'):
+            ApiOrder = Pool().get('inventory.api.order')
+            self.assertEqual(
+                ApiOrder.read([order_id], ['state'])[0]['state'], 'received')
+            with self.assertRaises(AccessButtonError):
+                ApiOrder.cancel([ApiOrder(order_id)])
+
+        def cancel():
+            ApiOrder = Pool().get('inventory.api.order')
+            with Transaction().set_user(users['acl-manager']), \
+                    Transaction().set_context(_check_access=True,
+                        company=self.fixture['company']):
+                ApiOrder.cancel([ApiOrder(order_id)])
+        self.locking(cancel)
+        self.assertEqual(self.run_queue(), 1)
+        got = json.loads(self.get(f"/orders/{order_id}").data)
+        self.assertEqual(got['state'], 'cancelled')
+        self.assertEqual(self.consistency(), [])
 
     def test_assign_by_hand_before_processing(self):
         "Tryton's assign_try leaves alone the stock of an unprocessed order"
@@ -472,14 +605,15 @@ class OrderAPITestCase(SuiteDatabaseMixin, RouteTestCase):
             self.assertEqual(response.status_code, 201, response.data)
             order = json.loads(response.data)
         self.assertEqual(table_counts()['reserved'], before['reserved'] + 4)
-        with Transaction().start(self.db_name, 0) as transaction:
+        def cancel():
             pool = Pool()
-            Sale = pool.get('sale.sale')
+            ApiOrder = pool.get('inventory.api.order')
             Reservation = pool.get('stock.reservation')
-            Sale.cancel([Sale(order['id'])])
+            ApiOrder.cancel([ApiOrder(order['id'])])
             self.assertEqual({r.state for r in Reservation.search(
-                            [('sale', '=', order['id'])])}, {'released'})
-            transaction.commit()
+                            [('api_order', '=', order['id'])])},
+                {'released'})
+        self.locking(cancel)
         self.assertEqual(table_counts()['reserved'], before['reserved'])
         self.assertEqual(self.consistency(), [])
         self.assertEqual(self.run_queue(), 1)

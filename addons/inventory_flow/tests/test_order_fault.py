@@ -209,25 +209,33 @@ class OrderFaultTestCase(SuiteDatabaseMixin, RouteTestCase):
 
         with Transaction().start(self.db_name, 0, readonly=True):
             pool = Pool()
+            ApiOrder = pool.get('inventory.api.order')
             Sale = pool.get('sale.sale')
             Reservation = pool.get('stock.reservation')
             Idempotency = pool.get('inventory.api.idempotency')
             Availability = pool.get('stock.availability')
-            sales = Sale.search([('channel_reference', 'like', 'F-%')])
+            orders = ApiOrder.search([('channel_reference', 'like', 'F-%')])
             by_reference = {}
-            for sale in sales:
-                by_reference.setdefault(sale.channel_reference, []).append(
-                    sale.id)
+            for order in orders:
+                by_reference.setdefault(order.channel_reference, []).append(
+                    order.id)
             for key, body in sent:
                 # every request sent has exactly one order: its reply's
                 self.assertEqual(by_reference[body['channel_reference']],
                     [replies[key]['id']])
-            self.assertEqual(len(sales), len(sent))
-            ids = {s.id for s in sales}
+            self.assertEqual(len(orders), len(sent))
+            ids = {o.id for o in orders}
+            # and exactly one sale each, once the tasks have run
+            sales = Sale.search([('channel_reference', 'like', 'F-%')])
+            self.assertEqual(sorted(s.id for s in sales),
+                sorted(o.sale.id for o in orders))
             for reservation in Reservation.search([
                         ('product.code', 'in', SKUS)]):
-                self.assertIn(reservation.sale.id, ids)
+                self.assertIn(reservation.api_order.id, ids)
+                self.assertEqual(
+                    reservation.sale, reservation.api_order.sale)
                 self.assertIsNotNone(reservation.move)
+            self.assertEqual({o.state for o in orders}, {'processed'})
             self.assertEqual({s.state for s in sales}, {'processing'})
             self.assertEqual(
                 Idempotency.search([('state', '=', 'in_flight')]), [])

@@ -186,7 +186,7 @@ class ReservationConcurrencyTestCase(SuiteDatabaseMixin, RouteTestCase):
             pool = Pool()
             Availability = pool.get('stock.availability')
             Reservation = pool.get('stock.reservation')
-            Sale = pool.get('sale.sale')
+            ApiOrder = pool.get('inventory.api.order')
             Idempotency = pool.get('inventory.api.idempotency')
             self.assertEqual(Availability.check_consistency(), [])
             hot = list(self.fixture['hot'].values())
@@ -205,8 +205,10 @@ class ReservationConcurrencyTestCase(SuiteDatabaseMixin, RouteTestCase):
             for reservation in Reservation.search([
                         ('product', 'in', hot)]):
                 self.assertEqual(reservation.state, 'reserved')
-                # no reservation without an acknowledged order
-                self.assertIn(reservation.sale.id, ids)
+                # no reservation without an acknowledged order, and the
+                # sale made from the order is the one it promises to
+                self.assertIn(reservation.api_order.id, ids)
+                self.assertEqual(reservation.sale, reservation.api_order.sale)
                 by_sku[reservation.product.code] += reservation.quantity
             for sku in SKUS:
                 on_hand, held = stock[sku]
@@ -218,9 +220,15 @@ class ReservationConcurrencyTestCase(SuiteDatabaseMixin, RouteTestCase):
                 if sku in short_skus:
                     # a back-ordered line took everything left
                     self.assertAlmostEqual(held, STOCK, msg=sku)
-            # each acknowledged order exists exactly once
-            sales = Sale.search([('channel_reference', 'like', 'C-%')])
-            self.assertEqual({s.id for s in sales}, ids)
+            # each acknowledged order exists exactly once, and so does its
+            # sale once made
+            orders = ApiOrder.search([('channel_reference', 'like', 'C-%')])
+            self.assertEqual({o.id for o in orders}, ids)
+            sales = [o.sale for o in orders if o.sale]
+            self.assertEqual(len({s.id for s in sales}), len(sales))
+            self.assertEqual(
+                {s.channel_reference for s in sales},
+                {o.channel_reference for o in orders if o.sale})
             self.assertEqual(
                 Idempotency.search([('state', '=', 'in_flight')]), [])
             processed = len([s for s in sales if s.state == 'processing'])
