@@ -958,3 +958,59 @@ class OrderAPITestCase(SuiteDatabaseMixin, RouteTestCase):
             headers={'Authorization': f"Bearer {f['key']}"})
         self.assertError(response, 405, 'method_not_allowed')
         self.assertEqual(table_counts(), before)
+
+
+class FairSlotsTestCase(unittest.TestCase):
+    "The intake slots of a server process (no database)"
+
+    def run_holders(self, size, count=8):
+        """Start count threads one after the other, each holding a slot until
+        released; return (slots, peak holders, order of service)"""
+        import threading
+        import time
+
+        from trytond.modules.inventory_flow.api import FairSlots
+        slots = FairSlots(size)
+        lock = threading.Lock()
+        inside, peak, served = [0], [0], []
+        release = threading.Event()
+
+        def hold(number):
+            with slots:
+                with lock:
+                    served.append(number)
+                    inside[0] += 1
+                    peak[0] = max(peak[0], inside[0])
+                release.wait()
+                with lock:
+                    inside[0] -= 1
+
+        threads = []
+        for number in range(count):
+            thread = threading.Thread(target=hold, args=(number,))
+            thread.start()
+            threads.append(thread)
+            # each one is in (or waits in line) before the next one comes
+            deadline = time.monotonic() + 5
+            while (len(slots.waiting) + slots.held < number + 1
+                    and time.monotonic() < deadline):
+                time.sleep(0.001)
+        self.assertEqual(slots.held, size)
+        self.assertEqual(len(slots.waiting), count - size)
+        release.set()
+        for thread in threads:
+            thread.join(5)
+        self.assertEqual((slots.held, len(slots.waiting)), (0, 0))
+        return peak[0], served
+
+    def test_in_arrival_order(self):
+        "Waiters get the slot in the order they came"
+        peak, served = self.run_holders(1)
+        self.assertEqual(peak, 1)
+        self.assertEqual(served, list(range(8)))
+
+    def test_bounded(self):
+        "Never more than `size` holders at once, and every one served"
+        peak, served = self.run_holders(2)
+        self.assertEqual(peak, 2)
+        self.assertEqual(sorted(served), list(range(8)))
