@@ -229,6 +229,7 @@ def short_pick(shorts, found):
 def _reservation(old, move):
     Reservation = Pool().get('stock.reservation')
     return Reservation(
+        api_order=old.api_order, line=old.line,
         sale=old.sale, sale_line=old.sale_line, product=move.product,
         location=move.from_location, lot=move.lot,
         quantity=move.internal_quantity, move=move)
