@@ -173,6 +173,13 @@ class Availability(metaclass=PoolMeta):
         result = super().rebuild(products)
         if locations is not None:
             locations |= Load.locations_of(products)
+        if (backend.name == 'postgresql'
+                and (products is None or len(products) >= BULK_REBUILD)):
+            # The rows were all replaced: planned with the statistics of
+            # the old table, the aggregate of the loads below may take a
+            # nested loop over the whole catalogue (hours at scale 100)
+            cursor = Transaction().connection.cursor()
+            cursor.execute('ANALYZE "%s"' % cls._table)
         Load.refresh(locations)
         return result
 
@@ -181,6 +188,9 @@ class Availability(metaclass=PoolMeta):
         super().apply_deltas(deltas)
         Pool().get('stock.location.load').apply_deltas(deltas)
 
+
+#: From so many products a rebuild refreshes the table's statistics
+BULK_REBUILD = 1000
 
 #: The product template fields the bin loads depend on
 MEASURES = {'volume', 'volume_uom', 'weight', 'weight_uom'}
