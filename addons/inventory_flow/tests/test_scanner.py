@@ -519,6 +519,77 @@ class ScannerRouteTestCase(SuiteDatabaseMixin, RouteTestCase):
                 dict(ours, locations=sorted(ours['locations'])),
                 dict(tryton, locations=sorted(tryton['locations'])))
 
+    def test_cost_price_context_between_storage(self):
+        """Moves between storage locations compute no cost price: their
+        context skips the list of every storage location"""
+        pool = Pool(DB_NAME)
+        Move = pool.get('stock.move')
+        Company = pool.get('company.company')
+        Location = pool.get('stock.location')
+        with Transaction().start(DB_NAME, 0):
+            company, = Company.search([], limit=1)
+            bin_, = Location.search([('code', '=', 'A-02-1-02')])
+            supplier, = Location.search([('type', '=', 'supplier')],
+                limit=1)
+            inside = [Move(company=company, from_location=bin_,
+                    to_location=bin_)]
+            crossing = [Move(company=company, from_location=supplier,
+                    to_location=bin_)]
+            full = Move._cost_price_context(crossing)
+            self.assertIn(bin_.id, full['locations'])
+            self.assertEqual(Move._cost_price_context(inside),
+                dict(full, locations=[]))
+            self.assertEqual(
+                Move._cost_price_context(inside + crossing), full)
+
+    def test_unit_factors_follow_the_units(self):
+        "The cached unit factors of the putaway follow a new or changed unit"
+        pool = Pool(DB_NAME)
+        Uom = pool.get('product.uom')
+        ModelData = pool.get('ir.model.data')
+        from trytond.modules.inventory_flow.receiving import (
+            _unit_factors, _unit_measures)
+        with Transaction().start(DB_NAME, 0) as transaction:
+            liter = Uom(ModelData.get_id('product', 'uom_liter'))
+            self.assertAlmostEqual(
+                _unit_factors('uom_cubic_meter')[liter.id], 0.001)
+            barrel, = Uom.create([{'name': "Barrel", 'symbol': "bbl",
+                        'category': liter.category.id, 'factor': 159,
+                        'rate': round(1 / 159, 12), 'rounding': 0.01,
+                        'digits': 2}])
+            self.assertAlmostEqual(
+                _unit_factors('uom_cubic_meter')[barrel.id], 0.159)
+            keg, = Uom.create([{'name': "Keg", 'symbol': "keg",
+                        'category': liter.category.id, 'factor': 50,
+                        'rate': 0.02, 'rounding': 0.01, 'digits': 2}])
+            self.assertAlmostEqual(
+                _unit_factors('uom_cubic_meter')[keg.id], 0.05)
+            Uom.delete([keg])
+            self.assertNotIn(keg.id, _unit_factors('uom_cubic_meter'))
+            # a product measured in barrels is converted by them
+            Product = pool.get('product.product')
+            water, = Product.search([('name', '=', 'Water')])
+            water.template.volume = 2
+            water.template.volume_uom = barrel
+            water.template.save()
+            volume, _ = _unit_measures([Product(water.id)])[water.id]
+            self.assertAlmostEqual(volume, 0.318)
+            transaction.rollback()
+
+    def test_heap_frozen_once(self):
+        "A scan moves the loaded pool out of the garbage collector's reach"
+        import gc
+        from trytond.modules.inventory_flow import scanner
+        scanner._FROZEN.discard(DB_NAME)
+        gc.unfreeze()
+        with Transaction().start(DB_NAME, 0):
+            scanner.run_step('putaway', {}, None, None)
+            frozen = gc.get_freeze_count()
+            self.assertGreater(frozen, 0)
+            self.assertIn(DB_NAME, scanner._FROZEN)
+            scanner.run_step('putaway', {}, None, None)
+            self.assertEqual(gc.get_freeze_count(), frozen)
+
     def test_location_loads_follow_the_stock(self):
         "The bins' loads follow the moves and the products' measures"
         pool = Pool(DB_NAME)
