@@ -1208,7 +1208,13 @@ def recommend_bins(move, limit=3, quantity=None):
     pool = Pool()
     Location = pool.get('stock.location')
     Strategy = pool.get('stock.putaway.strategy')
-    warehouse = move.shipment.warehouse
+    # The shipment's warehouse column alone (its record is read with every
+    # field of the supplier shipment)
+    shipment = pool.get('stock.shipment.in').__table__()
+    cursor = Transaction().connection.cursor()
+    cursor.execute(*shipment.select(shipment.warehouse,
+            where=shipment.id == move.shipment.id))
+    warehouse = Location(cursor.fetchone()[0])
     item = putaway_item(move, warehouse, quantity)
     strategies = Strategy.strategies_for(move.product, warehouse)
     origins = _dispatch_points(warehouse) or [(1, 0)]

@@ -480,20 +480,25 @@ class ReceiveStep(Step):
             production_date=date(pending.get('production_date')),
             expiration_date=date(pending.get('expiry_date')))
         shipment = Pool().get('stock.shipment.in')(shipment.id)
-        variance = shipment.variance(product)
+        # The variances of the screen, read once: the message names the
+        # counted product's
+        variances = shipment.line_variances()
+        variance, = [v for p, _, _, v in variances if p == product]
         return self._screen(shipment, {}, gettext(
                 'inventory_flow.msg_counted',
                 quantity=_format_quantity(
                     float(quantity), product.default_uom),
                 product=product.rec_name,
                 variance=_variance_label(variance.kind)),
-            'success'), True
+            'success', variances=variances), True
 
     def _screen(self, shipment, state, message, level, prompt=None,
-            input='scan'):
+            input='scan', variances=None):
         lines = []
         labels = {}
-        for product, expected, counted, variance in shipment.line_variances():
+        if variances is None:
+            variances = shipment.line_variances()
+        for product, expected, counted, variance in variances:
             unit = product.default_uom
             if variance.kind not in labels:
                 labels[variance.kind] = _variance_label(variance.kind)
