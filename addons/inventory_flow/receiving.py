@@ -1298,7 +1298,20 @@ def put_away(move, location, recommended=None, quantity=None):
     move.save()
     Move.do([move])
     shipment = move.shipment
-    if all(m.state in {'done', 'cancelled'}
-            for m in shipment.inventory_moves):
+    if _inventory_done(shipment):
         Shipment.do([shipment])
     return move
+
+
+def _inventory_done(shipment):
+    """Whether every inventory move of the supplier shipment is done or
+    cancelled, in one query (``shipment.inventory_moves`` reads and sorts
+    every move of the shipment by its product's name)"""
+    move = Pool().get('stock.move').__table__()
+    cursor = Transaction().connection.cursor()
+    cursor.execute(*move.select(Literal(1),
+            where=(move.shipment == str(shipment))
+            & (move.from_location == shipment.warehouse_input.id)
+            & ~move.state.in_(['done', 'cancelled']),
+            limit=1))
+    return cursor.fetchone() is None

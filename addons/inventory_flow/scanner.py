@@ -555,12 +555,10 @@ class ReceiveStep(Step):
                         'inventory_flow.msg_scan_unknown', value=text),
                     HTTPStatus.NOT_FOUND)
             purchase, = purchases
-            for shipment in purchase.shipments:
-                if shipment.state == 'draft':
-                    return shipment, False
-            moves = [m for m in purchase.moves
-                if m.state == 'draft' and not m.shipment
-                and m.from_location.type == 'supplier']
+            shipment = _draft_shipment_of(purchase)
+            if shipment:
+                return shipment, False
+            moves = _pending_moves_of(purchase)
         else:
             product = product_by_gtin(scan.gtin)
             shipments = Shipment.search([
@@ -586,14 +584,36 @@ class ReceiveStep(Step):
                         'inventory_flow.msg_scan_no_shipment',
                         value=product.rec_name), HTTPStatus.NOT_FOUND)
             purchase = candidates[0].origin.purchase
-            moves = [m for m in purchase.moves
-                if m.state == 'draft' and not m.shipment
-                and m.from_location.type == 'supplier']
+            moves = _pending_moves_of(purchase)
         if not moves:
             raise ScanFailure('no_shipment', gettext(
                     'inventory_flow.msg_scan_no_shipment',
                     value=purchase.rec_name), HTTPStatus.NOT_FOUND)
         return shipment_from_moves(purchase, moves), True
+
+
+def _draft_shipment_of(purchase):
+    """The first draft supplier shipment of the purchase's moves, found by
+    one search (``purchase.shipments`` reads every line and move)"""
+    Shipment = Pool().get('stock.shipment.in')
+    shipments = Shipment.search([
+            ('state', '=', 'draft'),
+            ('moves', 'where', [
+                    ('origin.purchase', '=', purchase.id, 'purchase.line'),
+                    ]),
+            ], order=[('id', 'ASC')], limit=1)
+    return shipments[0] if shipments else None
+
+
+def _pending_moves_of(purchase):
+    "The purchase's draft moves from the supplier without a shipment yet"
+    Move = Pool().get('stock.move')
+    return Move.search([
+            ('origin.purchase', '=', purchase.id, 'purchase.line'),
+            ('state', '=', 'draft'),
+            ('shipment', '=', None),
+            ('from_location.type', '=', 'supplier'),
+            ], order=[('id', 'ASC')])
 
 
 def attach_pending_moves(shipment, product):
