@@ -669,28 +669,33 @@ class ScannerRouteTestCase(SuiteDatabaseMixin, RouteTestCase):
                                 dispatch=dispatch, limit=5)])
             transaction.rollback()
 
-    def test_purchase_reopens_its_draft_shipment(self):
-        """Scanning an order again opens the draft shipment its first scan
-        created, with the order's pending moves only"""
+    def water_purchase(self, reference, quantity):
+        """Commit a processed copy of the order of DN-1 for quantity of
+        water, with the supplier reference; return (its number, water)"""
         pool = Pool(DB_NAME)
-        Shipment = pool.get('stock.shipment.in')
         Product = pool.get('product.product')
         Purchase = pool.get('purchase.purchase')
         with Transaction().start(DB_NAME, 1) as transaction:
             previous, = Purchase.search([('reference', '=', 'DN-1')])
             water, = Product.search([('gtin', '=', GTIN_WATER)])
             purchase, = Purchase.copy([previous], default={
-                    'reference': 'DN-4', 'lines': None})
+                    'reference': reference, 'lines': None})
             purchase.lines = [{
                     'product': water.id, 'unit': water.default_uom.id,
-                    'quantity': 4, 'unit_price': 1,
+                    'quantity': quantity, 'unit_price': 1,
                     'description': water.rec_name}]
             purchase.save()
             Purchase.quote([purchase])
             Purchase.confirm([purchase])
             Purchase.process([purchase])
-            number = purchase.number
             transaction.commit()
+            return purchase.number, water.id
+
+    def test_purchase_reopens_its_draft_shipment(self):
+        """Scanning an order again opens the draft shipment its first scan
+        created, with the order's pending moves only"""
+        Shipment = Pool(DB_NAME).get('stock.shipment.in')
+        number, water = self.water_purchase('DN-4', 4)
         status, first = self.post('receive', number)
         self.assertEqual(status, HTTPStatus.OK, first)
         status, again = self.post('receive', number)
@@ -702,28 +707,12 @@ class ScannerRouteTestCase(SuiteDatabaseMixin, RouteTestCase):
             self.assertEqual(shipment.id, first['state']['shipment'])
             self.assertEqual(
                 [(m.product.id, m.quantity) for m in shipment.incoming_moves],
-                [(water.id, 4)])
+                [(water, 4)])
 
     def test_short_variance_stored_rounded(self):
         "A short line of 5 out of 6 is recorded as -16.67 %"
-        pool = Pool(DB_NAME)
-        Shipment = pool.get('stock.shipment.in')
-        Product = pool.get('product.product')
-        Purchase = pool.get('purchase.purchase')
-        with Transaction().start(DB_NAME, 1) as transaction:
-            previous, = Purchase.search([('reference', '=', 'DN-1')])
-            water, = Product.search([('gtin', '=', GTIN_WATER)])
-            purchase, = Purchase.copy([previous], default={
-                    'reference': 'DN-3', 'lines': None})
-            purchase.lines = [{
-                    'product': water.id, 'unit': water.default_uom.id,
-                    'quantity': 6, 'unit_price': 1,
-                    'description': water.rec_name}]
-            purchase.save()
-            Purchase.quote([purchase])
-            Purchase.confirm([purchase])
-            Purchase.process([purchase])
-            transaction.commit()
+        Shipment = Pool(DB_NAME).get('stock.shipment.in')
+        self.water_purchase('DN-3', 6)
         status, screen = self.post('receive', 'DN-3')
         self.assertEqual(status, HTTPStatus.OK, screen)
         status, screen = self.post(
