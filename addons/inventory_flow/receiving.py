@@ -450,10 +450,13 @@ class ShipmentIn(metaclass=PoolMeta):
             expected, counted, self.tolerance(product),
             rounding=product.default_uom.rounding)
 
-    def line_variances(self):
+    def line_variances(self, expected=None):
         """Return [(product, expected, counted, variance)] of every product
-        expected or counted, by name: the quantities read once for all"""
-        expected = self.expected_quantities()
+        expected or counted, by name: the quantities read once for all
+        (``expected``: the expected_quantities already read, e.g. before a
+        count, which changes no move)"""
+        if expected is None:
+            expected = self.expected_quantities()
         counted = self.counted_quantities()
         result = []
         for product in sorted(

@@ -474,6 +474,9 @@ class ReceiveStep(Step):
 
         def date(value):
             return dt.date.fromisoformat(value) if value else None
+        # The expected quantities, as the count reads them (it changes no
+        # move: the screen after it reuses them)
+        expected = shipment.expected_quantities()
         shipment.count(
             product, float(quantity), lot_number=pending.get('lot'),
             serial=pending.get('serial'),
@@ -482,7 +485,7 @@ class ReceiveStep(Step):
         shipment = Pool().get('stock.shipment.in')(shipment.id)
         # The variances of the screen, read once: the message names the
         # counted product's
-        variances = shipment.line_variances()
+        variances = shipment.line_variances(expected=expected)
         variance, = [v for p, _, _, v in variances if p == product]
         return self._screen(shipment, {}, gettext(
                 'inventory_flow.msg_counted',
