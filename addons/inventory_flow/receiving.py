@@ -980,22 +980,30 @@ def bin_candidates(warehouse, bins=None, product_id=None, putaway=False):
     return _bins(location, where, warehouses, product_id)
 
 
-def _bins(location, where, warehouses, product_id=None, ids=None):
+def _bin_columns(location):
+    "The columns of a bin row of :func:`_bins`"
+    return [location.id, location.zone, location.blocked, location.aisle,
+        location.position, location.level, location.capacity_volume,
+        location.capacity_weight]
+
+
+def _bins(location, where, warehouses, product_id=None, ids=None,
+        bin_rows=None):
     """The putaway.Bin of the locations matching ``where`` (a condition on
     the ``location`` table), in id order; ``warehouses`` is the warehouse
     id of them all or {location id: warehouse id}; ``ids`` the ids of the
-    locations if known (their stock is then read by id)."""
+    locations if known (their stock is then read by id); ``bin_rows``
+    their rows of :func:`_bin_columns` in id order if already read."""
     pool = Pool()
     Availability = pool.get('stock.availability')
     Product = pool.get('product.product')
     Template = pool.get('product.template')
     cursor = Transaction().connection.cursor()
     bin_query = location.select(location.id, where=where)
-    cursor.execute(*location.select(
-            location.id, location.zone, location.blocked, location.aisle,
-            location.position, location.level, location.capacity_volume,
-            location.capacity_weight, where=where, order_by=location.id))
-    bin_rows = cursor.fetchall()
+    if bin_rows is None:
+        cursor.execute(*location.select(*_bin_columns(location),
+                where=where, order_by=location.id))
+        bin_rows = cursor.fetchall()
     if not bin_rows:
         return []
 
@@ -1171,12 +1179,13 @@ def _converted(column, uom_column, factors):
 SQL_SLACK = 1e-6
 
 
-def _possible_bins(item, warehouse):
+def _possible_bins(item, warehouse, rows=False):
     """The ids of the warehouse's bins that putaway.refusal may accept for
     item, in one query: zone, blocking and room are checked in SQL, the
     room against the bins' loads (stock.location.load, which never exceed
     what the exact check sums) with a small slack (floating point), so no
-    bin left out would be accepted by the exact check."""
+    bin left out would be accepted by the exact check.  With ``rows``,
+    their rows of :func:`_bin_columns` in id order instead."""
     Load = Pool().get('stock.location.load')
     location, where = _warehouse_bins(warehouse, putaway=True)
     load = Load.__table__()
@@ -1191,9 +1200,13 @@ def _possible_bins(item, warehouse):
         refused |= ((capacity != Null)
             & ((used + needed > limit + 1e-9) | (used > limit)))
     cursor = Transaction().connection.cursor()
-    cursor.execute(*location
-        .join(load, 'LEFT', condition=load.location == location.id)
-        .select(location.id, where=where & ~refused))
+    query = location.join(load, 'LEFT',
+        condition=load.location == location.id)
+    if rows:
+        cursor.execute(*query.select(*_bin_columns(location),
+                where=where & ~refused, order_by=location.id))
+        return cursor.fetchall()
+    cursor.execute(*query.select(location.id, where=where & ~refused))
     return [r[0] for r in cursor]
 
 
@@ -1221,11 +1234,13 @@ def recommend_bins(move, limit=3, quantity=None):
     item = putaway_item(move, warehouse, quantity)
     strategies = Strategy.strategies_for(move.product, warehouse)
     origins = _dispatch_points(warehouse) or [(1, 0)]
-    possible = _possible_bins(item, warehouse)
+    rows = _possible_bins(item, warehouse, rows=True)
+    possible = [r[0] for r in rows]
     if len(possible) <= MAX_POSSIBLE_IDS:
         location = Location.__table__()
         candidates = _bins(location, in_(location.id, possible or [-1]),
-            warehouse.id, item.product, ids=possible or [-1])
+            warehouse.id, item.product, ids=possible or [-1],
+            bin_rows=rows)
     else:
         candidates = bin_candidates(warehouse, product_id=item.product,
             putaway=True)
