@@ -102,6 +102,18 @@ class Template(metaclass=PoolMeta):
             Pool().get('stock.location.load').refresh_templates(changed)
 
 
+class ProductIdentifier(metaclass=PoolMeta):
+    __name__ = 'product.identifier'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        # A scanned GTIN finds its identifier by code (Tryton's index starts
+        # with the product)
+        cls._sql_indexes.add(Index(t, (t.code, Index.Equality())))
+
+
 class Lot(metaclass=PoolMeta):
     __name__ = 'stock.lot'
 

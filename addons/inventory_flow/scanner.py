@@ -173,11 +173,18 @@ def read_quantity(value, digits=None):
 
 
 def product_by_gtin(gtin):
-    Product = Pool().get('product.product')
+    pool = Pool()
+    Product = pool.get('product.product')
+    Identifier = pool.get('product.identifier')
+    # The identifiers by their code first: searched through the products, a
+    # GTIN is looked for in every product's identifiers (SQLite runs the
+    # EXISTS once per product: 80 ms for 100 000 products)
+    (_, _, where), = Product.search_gtin('gtin', ('gtin', '=', gtin))
+    ids = sorted({i.product.id for i in Identifier.search(where)})
     # By code, not by the translated name (a join with the translations of
     # every template); a GTIN names one product
-    products = Product.search([('gtin', '=', gtin)], limit=1,
-        order=[('code', 'ASC'), ('id', 'ASC')])
+    products = Product.search([('id', 'in', ids)], limit=1,
+        order=[('code', 'ASC'), ('id', 'ASC')]) if ids else []
     if not products:
         raise ScanFailure('unknown_product', gettext(
                 'inventory_flow.msg_scan_unknown_product', value=gtin),
@@ -595,6 +602,14 @@ class ReceiveStep(Step):
         return shipment_from_moves(purchase, moves), True
 
 
+def _line_origins(purchase):
+    """The origins of the purchase's moves ('purchase.line,ID'): searched
+    as such through the index on the moves' origin, where
+    ``origin.purchase`` casts the origin of every move (a scan of the
+    ledger on SQLite)"""
+    return [str(line) for line in purchase.lines] or ['purchase.line,-1']
+
+
 def _draft_shipment_of(purchase):
     """The first draft supplier shipment of the purchase's moves, found by
     one search (``purchase.shipments`` reads every line and move)"""
@@ -602,21 +617,22 @@ def _draft_shipment_of(purchase):
     shipments = Shipment.search([
             ('state', '=', 'draft'),
             ('moves', 'where', [
-                    ('origin.purchase', '=', purchase.id, 'purchase.line'),
+                    ('origin', 'in', _line_origins(purchase)),
                     ]),
             ], order=[('id', 'ASC')], limit=1)
     return shipments[0] if shipments else None
 
 
 def _pending_moves_of(purchase):
-    "The purchase's draft moves from the supplier without a shipment yet"
+    """The purchase's draft moves from the supplier without a shipment yet:
+    its moves by origin, filtered here (with the other conditions in SQL,
+    SQLite without statistics walks the moves without shipment instead)"""
     Move = Pool().get('stock.move')
-    return Move.search([
-            ('origin.purchase', '=', purchase.id, 'purchase.line'),
-            ('state', '=', 'draft'),
-            ('shipment', '=', None),
-            ('from_location.type', '=', 'supplier'),
-            ], order=[('id', 'ASC')])
+    return [m for m in Move.search([
+                ('origin', 'in', _line_origins(purchase)),
+                ], order=[('id', 'ASC')])
+        if m.state == 'draft' and not m.shipment
+        and m.from_location.type == 'supplier']
 
 
 def attach_pending_moves(shipment, product):
