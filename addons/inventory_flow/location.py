@@ -1,8 +1,10 @@
 """Warehouse layout: storage bins with coordinates, capacity, zone and
 barcode, and the wizard that lays out a rack block in one batch (A5, B3)."""
+from sql.conditionals import Coalesce
+
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
-from trytond.model import fields, ModelView
+from trytond.model import Index, ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
@@ -68,6 +70,17 @@ class Location(metaclass=PoolMeta):
     def __setup__(cls):
         super().__setup__()
         cls._order.insert(0, ('code', 'ASC NULLS LAST'))
+        t = cls.__table__()
+        cls._sql_indexes.update({
+                # A scanned bin label (Char '=' compares the coalesced
+                # column); the warehouses among 20 000 bins (stock_lot_sled
+                # looks them up at every move done)
+                Index(t, (Coalesce(t.barcode, ''), Index.Equality())),
+                Index(t, (t.type, Index.Equality())),
+                # The dispatch bins, origin of the walking distances of
+                # every putaway recommendation
+                Index(t, (t.zone, Index.Equality())),
+                })
 
     @classmethod
     def default_blocked(cls):

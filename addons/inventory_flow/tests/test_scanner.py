@@ -519,6 +519,77 @@ class ScannerRouteTestCase(SuiteDatabaseMixin, RouteTestCase):
                 dict(ours, locations=sorted(ours['locations'])),
                 dict(tryton, locations=sorted(tryton['locations'])))
 
+    def test_cost_price_context_between_storage(self):
+        """Moves between storage locations compute no cost price: their
+        context skips the list of every storage location"""
+        pool = Pool(DB_NAME)
+        Move = pool.get('stock.move')
+        Company = pool.get('company.company')
+        Location = pool.get('stock.location')
+        with Transaction().start(DB_NAME, 0):
+            company, = Company.search([], limit=1)
+            bin_, = Location.search([('code', '=', 'A-02-1-02')])
+            supplier, = Location.search([('type', '=', 'supplier')],
+                limit=1)
+            inside = [Move(company=company, from_location=bin_,
+                    to_location=bin_)]
+            crossing = [Move(company=company, from_location=supplier,
+                    to_location=bin_)]
+            full = Move._cost_price_context(crossing)
+            self.assertIn(bin_.id, full['locations'])
+            self.assertEqual(Move._cost_price_context(inside),
+                dict(full, locations=[]))
+            self.assertEqual(
+                Move._cost_price_context(inside + crossing), full)
+
+    def test_unit_factors_follow_the_units(self):
+        "The cached unit factors of the putaway follow a new or changed unit"
+        pool = Pool(DB_NAME)
+        Uom = pool.get('product.uom')
+        ModelData = pool.get('ir.model.data')
+        from trytond.modules.inventory_flow.receiving import (
+            _unit_factors, _unit_measures)
+        with Transaction().start(DB_NAME, 0) as transaction:
+            liter = Uom(ModelData.get_id('product', 'uom_liter'))
+            self.assertAlmostEqual(
+                _unit_factors('uom_cubic_meter')[liter.id], 0.001)
+            barrel, = Uom.create([{'name': "Barrel", 'symbol': "bbl",
+                        'category': liter.category.id, 'factor': 159,
+                        'rate': round(1 / 159, 12), 'rounding': 0.01,
+                        'digits': 2}])
+            self.assertAlmostEqual(
+                _unit_factors('uom_cubic_meter')[barrel.id], 0.159)
+            keg, = Uom.create([{'name': "Keg", 'symbol': "keg",
+                        'category': liter.category.id, 'factor': 50,
+                        'rate': 0.02, 'rounding': 0.01, 'digits': 2}])
+            self.assertAlmostEqual(
+                _unit_factors('uom_cubic_meter')[keg.id], 0.05)
+            Uom.delete([keg])
+            self.assertNotIn(keg.id, _unit_factors('uom_cubic_meter'))
+            # a product measured in barrels is converted by them
+            Product = pool.get('product.product')
+            water, = Product.search([('name', '=', 'Water')])
+            water.template.volume = 2
+            water.template.volume_uom = barrel
+            water.template.save()
+            volume, _ = _unit_measures([Product(water.id)])[water.id]
+            self.assertAlmostEqual(volume, 0.318)
+            transaction.rollback()
+
+    def test_heap_frozen_once(self):
+        "A scan moves the loaded pool out of the garbage collector's reach"
+        import gc
+        from trytond.modules.inventory_flow import scanner
+        scanner._FROZEN.discard(DB_NAME)
+        gc.unfreeze()
+        with Transaction().start(DB_NAME, 0):
+            scanner.run_step('putaway', {}, None, None)
+            frozen = gc.get_freeze_count()
+            self.assertGreater(frozen, 0)
+            self.assertIn(DB_NAME, scanner._FROZEN)
+            scanner.run_step('putaway', {}, None, None)
+            self.assertEqual(gc.get_freeze_count(), frozen)
+
     def test_location_loads_follow_the_stock(self):
         "The bins' loads follow the moves and the products' measures"
         pool = Pool(DB_NAME)
@@ -598,26 +669,50 @@ class ScannerRouteTestCase(SuiteDatabaseMixin, RouteTestCase):
                                 dispatch=dispatch, limit=5)])
             transaction.rollback()
 
-    def test_short_variance_stored_rounded(self):
-        "A short line of 5 out of 6 is recorded as -16.67 %"
+    def water_purchase(self, reference, quantity):
+        """Commit a processed copy of the order of DN-1 for quantity of
+        water, with the supplier reference; return (its number, water)"""
         pool = Pool(DB_NAME)
-        Shipment = pool.get('stock.shipment.in')
         Product = pool.get('product.product')
         Purchase = pool.get('purchase.purchase')
         with Transaction().start(DB_NAME, 1) as transaction:
             previous, = Purchase.search([('reference', '=', 'DN-1')])
             water, = Product.search([('gtin', '=', GTIN_WATER)])
             purchase, = Purchase.copy([previous], default={
-                    'reference': 'DN-3', 'lines': None})
+                    'reference': reference, 'lines': None})
             purchase.lines = [{
                     'product': water.id, 'unit': water.default_uom.id,
-                    'quantity': 6, 'unit_price': 1,
+                    'quantity': quantity, 'unit_price': 1,
                     'description': water.rec_name}]
             purchase.save()
             Purchase.quote([purchase])
             Purchase.confirm([purchase])
             Purchase.process([purchase])
             transaction.commit()
+            return purchase.number, water.id
+
+    def test_purchase_reopens_its_draft_shipment(self):
+        """Scanning an order again opens the draft shipment its first scan
+        created, with the order's pending moves only"""
+        Shipment = Pool(DB_NAME).get('stock.shipment.in')
+        number, water = self.water_purchase('DN-4', 4)
+        status, first = self.post('receive', number)
+        self.assertEqual(status, HTTPStatus.OK, first)
+        status, again = self.post('receive', number)
+        self.assertEqual(status, HTTPStatus.OK, again)
+        self.assertEqual(again['state']['shipment'],
+            first['state']['shipment'])
+        with Transaction().start(DB_NAME, 0, readonly=True):
+            shipment, = Shipment.search([('reference', '=', 'DN-4')])
+            self.assertEqual(shipment.id, first['state']['shipment'])
+            self.assertEqual(
+                [(m.product.id, m.quantity) for m in shipment.incoming_moves],
+                [(water, 4)])
+
+    def test_short_variance_stored_rounded(self):
+        "A short line of 5 out of 6 is recorded as -16.67 %"
+        Shipment = Pool(DB_NAME).get('stock.shipment.in')
+        self.water_purchase('DN-3', 6)
         status, screen = self.post('receive', 'DN-3')
         self.assertEqual(status, HTTPStatus.OK, screen)
         status, screen = self.post(
