@@ -24,7 +24,6 @@ with the key — all or nothing — and queues the processing of the sale
 ``docs/reservation.md``.
 """
 import datetime as dt
-import gc
 import hashlib
 import json
 import logging
@@ -53,6 +52,7 @@ from trytond.modules.product.uom import _round as uom_round
 from trytond.wsgi import app
 
 from .allocation import is_allocatable
+from .scanner import freeze_heap
 
 logger = logging.getLogger(__name__)
 
@@ -823,21 +823,6 @@ def _take_in_language(request, pool, transaction):
     order = validate_order(data, Date.today())
     order, channel, products = resolve_order(order)
     return create_order(order, channel, products, user_id, key, digest)
-
-
-#: The databases whose pool was loaded when the heap was frozen
-_FROZEN = set()
-
-
-def freeze_heap(database):
-    """Once per database pool and process: collect, then move every object
-    alive (the pool's models, fields, views and caches: over a million
-    objects) to the garbage collector's permanent generation, so that a
-    full collection no longer walks them at a random request."""
-    if database not in _FROZEN:
-        _FROZEN.add(database)
-        gc.collect()
-        gc.freeze()
 
 
 class FairSlots:

@@ -196,17 +196,19 @@ def product_by_gtin(gtin):
 _FROZEN = set()
 
 
-def freeze_heap():
+def freeze_heap(database=None):
     """Once per database pool and process: collect, then move every object
     alive (the pool's models, fields, views and caches: over a million
     objects) to the garbage collector's permanent generation.
 
     A full collection otherwise walks them all, 100–200 ms at a random
     scan (one in about 60 steps on the large demo data): the tail of the
-    step times.  Objects created later are collected as usual; only the
-    cyclic garbage alive at this moment would be kept, hence the collection
-    first."""
-    database = Transaction().database.name
+    step times (and of the order API's answers).  Objects created later are
+    collected as usual; only the cyclic garbage alive at this moment would
+    be kept, hence the collection first.  ``database``: the name of the
+    pool, by default the transaction's."""
+    if database is None:
+        database = Transaction().database.name
     if database not in _FROZEN:
         _FROZEN.add(database)
         gc.collect()
