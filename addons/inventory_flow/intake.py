@@ -164,30 +164,37 @@ class ApiOrder(Workflow, ModelSQL, ModelView):
     # -- the queued processing ---------------------------------------------
 
     @classmethod
-    def _batch(cls, orders):
-        """The orders to make with ``orders``: other received orders join
-        them (PostgreSQL, with a queue worker), up to API_BATCH, so that a
-        worker busy with a burst makes and processes them together — Tryton's
-        document work costs far less per order in a batch.  Rows another
-        worker holds are skipped; on the restart that locks them, only the
-        orders already locked are kept, so the batch cannot grow from one
-        attempt to the next."""
+    def _lock_batch(cls, orders):
+        """Lock the orders to make with ``orders`` and return them.
+
+        With a queue worker on PostgreSQL, other received orders join them,
+        up to API_BATCH, so that a worker busy with a burst makes and
+        processes them together — Tryton's document work costs far less per
+        order in a batch.  The rows are locked by ``FOR UPDATE SKIP
+        LOCKED``: an order another worker holds is in that worker's batch
+        and is left to it (even one of ``orders``), so that two workers
+        never wait for, nor fail on, each other's locks.  Otherwise the
+        orders are locked with trytond's ``lock`` (the transaction restarts
+        to take the locks before any work)."""
         transaction = Transaction()
         if (backend.name != 'postgresql'
                 or not config.getboolean('queue', 'worker', default=False)
                 or not transaction.context.get('api_batch', True)):
+            cls.lock(orders)
             return list(orders)
         table = cls.__table__()
         cursor = transaction.connection.cursor()
+        waiting = (table.state == 'received') & (table.sale == Null)
+        skip_locked = transaction.database.get_select_for_skip_locked()(
+            'UPDATE')
         cursor.execute(*table.select(table.id,
-                where=(table.state == 'received') & (table.sale == Null),
-                order_by=[table.id.asc], limit=API_BATCH,
-                for_=transaction.database.get_select_for_skip_locked()(
-                    'UPDATE')))
-        ids = {o.id for o in orders} | {r[0] for r in cursor}
-        locked = getattr(transaction, '_locked_records', {}).get(cls._table)
-        if locked:
-            ids = {i for i in ids if i in locked} | {o.id for o in orders}
+                where=table.id.in_([o.id for o in orders]) & waiting,
+                for_=skip_locked))
+        ids = {r[0] for r in cursor}
+        cursor.execute(*table.select(table.id,
+                where=waiting, order_by=[table.id.asc], limit=API_BATCH,
+                for_=skip_locked))
+        ids.update(r[0] for r in cursor)
         return cls.browse(sorted(ids))
 
     @classmethod
@@ -200,10 +207,8 @@ class ApiOrder(Workflow, ModelSQL, ModelView):
         own = [o for o in orders if o.state == 'received' and not o.sale]
         if not own:
             return
-        batch = cls._batch(own)
-        # Lock first: the restart of the transaction that takes the locks
-        # (trytond's lock_records) then happens before any work
-        cls.lock(batch)
+        # Lock first: any restart to take the locks happens before any work
+        batch = cls._lock_batch(own)
         batch = [o for o in cls.browse(batch)
             if o.state == 'received' and not o.sale]
         if not batch:
@@ -211,6 +216,24 @@ class ApiOrder(Workflow, ModelSQL, ModelView):
         made = cls._make_sales(batch)
         Sale.process_api_order([o.sale for o in cls.browse(made)])
         cls._set_state_from_sales(cls.browse(made))
+
+    @classmethod
+    def process_waiting(cls, older_than=dt.timedelta(minutes=2)):
+        """Process the orders received more than ``older_than`` ago and
+        still waiting (the scheduled action, every 5 minutes): the safety
+        net of an order whose task was lost — say its batch failed in a
+        worker for a reason trytond does not retry."""
+        before = dt.datetime.now() - older_than
+        # The few waiting orders, their age compared here (the raw insert
+        # of the intake and SQLite's text timestamps do not compare alike)
+        orders = [o for o in cls.search([
+                    ('state', '=', 'received'),
+                    ('sale', '=', None),
+                    ], order=[('id', 'ASC')], limit=API_BATCH * 10)
+            if o.received_at < before][:API_BATCH]
+        if orders:
+            with Transaction().set_context(api_batch=False):
+                cls.process(orders)
 
     @classmethod
     def _make_sales(cls, orders):

@@ -5,6 +5,7 @@ from trytond.pool import PoolMeta
 #: records themselves are in the XML files of their features
 CRON_METHODS = [
     ('inventory.api.idempotency|purge', "Purge API Idempotency Keys"),
+    ('inventory.api.order|process_waiting', "Process Waiting API Orders"),
     ('purchase.purchase|approval_remind_escalate',
         "Remind and Escalate Purchase Approvals"),
     ('scanner.confirmation|purge', "Purge Old Scanner Confirmations"),

@@ -551,6 +551,39 @@ class OrderAPITestCase(SuiteDatabaseMixin, RouteTestCase):
         self.assertEqual(got['state'], 'cancelled')
         self.assertEqual(self.consistency(), [])
 
+    def test_lost_task_processed_by_cron(self):
+        "An order whose task was lost is processed by the scheduled action"
+        import datetime as dt_
+        with QueueWorkers(self.db_name, count=0):
+            response = self.post(order_body('Q-LOST', lines=[
+                        {'sku': 'WATER', 'quantity': 1, 'unit_price': 1}]))
+            self.assertEqual(response.status_code, 201, response.data)
+        order_id = json.loads(response.data)['id']
+        with Transaction().start(self.db_name, 0) as transaction:
+            pool = Pool()
+            Queue = pool.get('ir.queue')
+            Cron = pool.get('ir.cron')
+            ModelData = pool.get('ir.model.data')
+            Queue.delete(Queue.search([('finished_at', '=', None)]))
+            cron = Cron(ModelData.get_id(
+                    'inventory_flow', 'cron_process_waiting_api_orders'))
+            self.assertEqual(
+                cron.method, 'inventory.api.order|process_waiting')
+            transaction.commit()
+
+        def waiting(older_than):
+            ApiOrder = Pool().get('inventory.api.order')
+            ApiOrder.process_waiting(older_than=older_than)
+        # Too recent: left to its task
+        self.locking(lambda: waiting(dt_.timedelta(minutes=2)))
+        got = json.loads(self.get(f"/orders/{order_id}").data)
+        self.assertEqual(got['state'], 'received')
+        self.locking(lambda: waiting(dt_.timedelta(0)))
+        got = json.loads(self.get(f"/orders/{order_id}").data)
+        self.assertEqual(got['state'], 'processing')
+        self.assertEqual(got['shipments'][0]['state'], 'assigned')
+        self.assertEqual(self.consistency(), [])
+
     def test_assign_by_hand_before_processing(self):
         "Tryton's assign_try leaves alone the stock of an unprocessed order"
         with QueueWorkers(self.db_name, count=0):
