@@ -571,14 +571,20 @@ class OrderAPITestCase(SuiteDatabaseMixin, RouteTestCase):
                 cron.method, 'inventory.api.order|process_waiting')
             transaction.commit()
 
-        def waiting(older_than):
-            ApiOrder = Pool().get('inventory.api.order')
-            ApiOrder.process_waiting(older_than=older_than)
-        # Too recent: left to its task
-        self.locking(lambda: waiting(dt_.timedelta(minutes=2)))
+        def waiting():
+            Pool().get('inventory.api.order').process_waiting()
+        # Received just now: left to its task
+        self.locking(waiting)
         got = json.loads(self.get(f"/orders/{order_id}").data)
         self.assertEqual(got['state'], 'received')
-        self.locking(lambda: waiting(dt_.timedelta(0)))
+        # Ten minutes later, still waiting: the scheduled action takes it
+        with Transaction().start(self.db_name, 0) as transaction:
+            ApiOrder = Pool().get('inventory.api.order')
+            ApiOrder.write([ApiOrder(order_id)], {
+                    'received_at': dt_.datetime.now()
+                    - dt_.timedelta(minutes=10)})
+            transaction.commit()
+        self.locking(waiting)
         got = json.loads(self.get(f"/orders/{order_id}").data)
         self.assertEqual(got['state'], 'processing')
         self.assertEqual(got['shipments'][0]['state'], 'assigned')
