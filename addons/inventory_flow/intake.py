@@ -224,8 +224,9 @@ class ApiOrder(Workflow, ModelSQL, ModelView):
         net of an order whose task was lost — say its batch failed in a
         worker for a reason trytond does not retry."""
         before = dt.datetime.now() - older_than
-        # The few waiting orders, their age compared here (the raw insert
-        # of the intake and SQLite's text timestamps do not compare alike)
+        # The few waiting orders; their age is compared here, in Python (a
+        # domain on received_at found nothing on SQLite for an order of the
+        # same second)
         orders = [o for o in cls.search([
                     ('state', '=', 'received'),
                     ('sale', '=', None),
