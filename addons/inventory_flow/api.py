@@ -619,31 +619,35 @@ def _price(value):
     return str(Decimal(value).quantize(Decimal('0.0001')))
 
 
+def line_json(number, sku, quantity, unit_price, reservations):
+    """The API representation of an order line; ``reservations`` are
+    (bin, lot, expiry, quantity, state)"""
+    reserved = sum(q for _, _, _, q, s in reservations
+        if s in {'reserved', 'consumed'})
+    return {
+        'line': number,
+        'sku': sku,
+        'quantity': quantity,
+        'unit_price': _price(unit_price),
+        'reserved': round(reserved, 6),
+        'backorder': round(max(quantity - reserved, 0), 6),
+        'reservations': [{
+                'bin': label, 'lot': lot,
+                'expiration_date': expiry.isoformat() if expiry else None,
+                'quantity': q, 'state': s,
+                } for label, lot, expiry, q, s in reservations],
+        }
+
+
 def pending_json(order_id, channel_code, reference, data, reservations,
         state, error_):
     """The API representation of an order without sale yet (taken in,
     held before its sale was made or cancelled), from its data and its
     reservations {line number: [(bin, lot, expiry, quantity, state)]}: the
     same shape as :func:`order_json`."""
-    result = []
-    for number, line in enumerate(data['lines'], 1):
-        rows = reservations.get(number, [])
-        reserved = sum(q for _, _, _, q, s in rows
-            if s in {'reserved', 'consumed'})
-        result.append({
-                'line': number,
-                'sku': line['sku'],
-                'quantity': line['quantity'],
-                'unit_price': _price(line['unit_price']),
-                'reserved': round(reserved, 6),
-                'backorder': round(max(line['quantity'] - reserved, 0), 6),
-                'reservations': [{
-                        'bin': label, 'lot': lot,
-                        'expiration_date': (
-                            expiry.isoformat() if expiry else None),
-                        'quantity': q, 'state': s,
-                        } for label, lot, expiry, q, s in rows],
-                })
+    result = [line_json(number, line['sku'], line['quantity'],
+            line['unit_price'], reservations.get(number, []))
+        for number, line in enumerate(data['lines'], 1)]
     return {
         'id': order_id,
         'number': None,
@@ -682,28 +686,13 @@ def order_json(sale, api_order):
     by_line = {}
     for reservation in sorted(sale.reservations, key=lambda r: r.id):
         by_line.setdefault(reservation.sale_line.id, []).append(reservation)
-    lines = []
     sale_lines = sorted((l for l in sale.lines if l.type == 'line'),
         key=lambda l: l.id)
-    for number, line in enumerate(sale_lines, 1):
-        reservations = by_line.get(line.id, [])
-        reserved = sum(r.quantity for r in reservations
-            if r.state in {'reserved', 'consumed'})
-        lines.append({
-                'line': number,
-                'sku': line.product.code if line.product else None,
-                'quantity': line.quantity,
-                'unit_price': _price(line.unit_price),
-                'reserved': round(reserved, 6),
-                'backorder': round(max(line.quantity - reserved, 0), 6),
-                'reservations': [{
-                        'bin': label, 'lot': lot,
-                        'expiration_date': (
-                            expiry.isoformat() if expiry else None),
-                        'quantity': q, 'state': s,
-                        } for label, lot, expiry, q, s in map(
-                        _reservation_tuple, reservations)],
-                })
+    lines = [line_json(number,
+            line.product.code if line.product else None, line.quantity,
+            line.unit_price,
+            [_reservation_tuple(r) for r in by_line.get(line.id, [])])
+        for number, line in enumerate(sale_lines, 1)]
     if api_order.state in {'held', 'cancelled'}:
         state = api_order.state
     elif sale.state == 'draft':

@@ -344,12 +344,14 @@ class ApiOrder(Workflow, ModelSQL, ModelView):
             and o.sale and not o.sale.api_error]
         held = [o for o in orders if o.state == 'received'
             and o.sale and o.sale.api_error]
+        to_write = []
         if processed:
-            cls.write(processed, {'state': 'processed'})
-        if held:
-            cls.write(held, {'state': 'held', 'error': held[0].sale.api_error})
-            for order in held[1:]:
-                cls.write([order], {'error': order.sale.api_error})
+            to_write.extend((processed, {'state': 'processed'}))
+        for order in held:
+            to_write.extend(([order],
+                    {'state': 'held', 'error': order.sale.api_error}))
+        if to_write:
+            cls.write(*to_write)
 
     @classmethod
     def hold(cls, orders, message):
@@ -362,13 +364,7 @@ class ApiOrder(Workflow, ModelSQL, ModelView):
         release_pending(api_orders=orders)
         cls.write(orders, {'state': 'held', 'error': message})
         for order in orders:
-            notify_owner(order.channel, 'tryton-error',
-                gettext('inventory_flow.msg_order_held_label',
-                    reference=order.channel_reference),
-                gettext('inventory_flow.msg_order_held_description',
-                    channel=order.channel.code,
-                    reference=order.channel_reference, error=message),
-                order)
+            notify_held(order, message)
 
 
 def rollback_to_savepoint(name, tasks):
@@ -380,6 +376,18 @@ def rollback_to_savepoint(name, tasks):
     transaction.tasks[:] = tasks
     transaction.cache.clear()
     transaction.counter += 1
+
+
+def notify_held(order, message):
+    """Tell the owner of the channel of ``order`` (an API order or its sale)
+    that its processing held it, and why"""
+    notify_owner(order.channel, 'tryton-error',
+        gettext('inventory_flow.msg_order_held_label',
+            reference=order.channel_reference),
+        gettext('inventory_flow.msg_order_held_description',
+            channel=order.channel.code,
+            reference=order.channel_reference, error=message),
+        order)
 
 
 def notify_owner(channel, icon, label, description, record):

@@ -39,7 +39,7 @@ from trytond.exceptions import UserError, UserWarning
 from trytond.transaction import Transaction, TransactionError
 
 from .allocation import Candidate, allocate
-from .intake import rollback_to_savepoint
+from .intake import notify_held, rollback_to_savepoint
 
 logger = logging.getLogger(__name__)
 #: The most API orders a queue task processes together
@@ -710,12 +710,7 @@ class Sale(metaclass=PoolMeta):
         release_pending(sales)
         cls.write(sales, {'api_error': message})
         for sale in sales:
-            sale._notify_owner('tryton-error',
-                gettext('inventory_flow.msg_order_held_label',
-                    reference=sale.channel_reference),
-                gettext('inventory_flow.msg_order_held_description',
-                    channel=sale.channel.code,
-                    reference=sale.channel_reference, error=message))
+            notify_held(sale, message)
 
     def _notify_owner(self, icon, label, description):
         "Notify the owner of the order's channel (if any) about the order"
