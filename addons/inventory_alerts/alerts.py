@@ -868,8 +868,11 @@ class Move(metaclass=PoolMeta):
                     | (threshold.category != Null)),
                 limit=1))
         if cursor.fetchone():
-            Product.__queue__.evaluate_stock_alerts(
-                Product.browse(product_ids))
+            # The task ``Product.__queue__`` makes, in one INSERT (the ORM
+            # create of ir.queue reads the task back and validates it: a
+            # tenth of a putaway's bin scan)
+            from trytond.modules.inventory_flow.api import enqueue
+            enqueue(Product, 'evaluate_stock_alerts', product_ids)
 
     @classmethod
     def do(cls, moves):

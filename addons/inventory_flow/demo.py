@@ -1005,6 +1005,9 @@ def _insert_bins(warehouse, blocks, zone, capacity_volume=None,
             in zip(bin_ids, rows)),
         progress=progress, label='bins', total=len(rows))
     _rebuild_tree(Location, 'parent')
+    # Written around Location.create: their load rows (all room free until
+    # the stock is rebuilt)
+    pool.get('stock.location.load').refresh(bin_ids)
     _forget_cached_records()
     return bin_ids
 

@@ -9,6 +9,7 @@ received shipment into the scanned bin and keeps the bin the system
 recommended.  The arithmetic lives in ``gs1.py``, ``variance.py`` and
 ``putaway.py``.
 """
+import weakref
 from collections import defaultdict
 
 from sql import Literal, Null
@@ -141,6 +142,44 @@ class Move(metaclass=PoolMeta):
         cls._sql_indexes.add(Index(t, (t.product, Index.Equality())))
 
     @classmethod
+    def write(cls, *args):
+        # Each of the five workflow layers of ``do`` (stock, shelf life,
+        # invoice-stock, stock accounting, purchase) writes the state of
+        # the moves whose state it still sees unchanged; once the innermost
+        # has written it the others pass an empty list, which trytond runs
+        # as three statements and the invoice-stock layer's unit price check
+        actions = iter(args)
+        args = [a for moves, values in zip(actions, actions) if moves
+            for a in (moves, values)]
+        if args:
+            super().write(*args)
+
+    @classmethod
+    def check_expiration_dates(cls, moves):
+        # Only the moves of an expired lot can fail the check
+        # (stock_lot_sled skips the others): the warehouses' output
+        # locations it searches first are not needed for a putaway
+        moves = [m for m in moves if m.to_check_expiration]
+        if moves:
+            super().check_expiration_dates(moves)
+
+    def _get_account_stock_move(self):
+        # Moves of no accounting type (between storage locations: a
+        # putaway, an internal move) make no account move; the period and
+        # fiscal year read first are not needed for them
+        if not self._get_account_stock_move_type():
+            return
+        return super()._get_account_stock_move()
+
+    def set_effective_date(self):
+        super().set_effective_date()
+        # A putaway gives the move its bin in the same write as its state
+        # (``put_away``): one write validated once instead of two
+        into = Transaction().context.get('_putaway_into')
+        if into and into[0] == self.id:
+            self.to_location, self.recommended_location = into[1:]
+
+    @classmethod
     def _cost_price_context(cls, moves):
         """Tryton's context for the average cost price (stock 8.0), with the
         storage location ids taken in one query.
@@ -213,6 +252,13 @@ class Availability(metaclass=PoolMeta):
         Pool().get('stock.location.load').apply_deltas(deltas)
 
 
+#: Float slack of the capacity check done in SQL: only bins refused even
+#: with it are left out before the exact check (putaway.refusal)
+SQL_SLACK = 1e-6
+
+#: The room of a bin without capacity (a float every room compares below)
+UNLIMITED_ROOM = 1e300
+
 #: From so many products a rebuild refreshes the table's statistics
 BULK_REBUILD = 1000
 
@@ -220,19 +266,33 @@ BULK_REBUILD = 1000
 MEASURES = {'volume', 'volume_uom', 'weight', 'weight_uom'}
 
 
+#: The location fields the bin loads (and their room) depend on
+LOAD_FIELDS = {'zone', 'capacity_volume', 'capacity_weight'}
+
+
 class Location(metaclass=PoolMeta):
     __name__ = 'stock.location'
+
+    @classmethod
+    def create(cls, vlist):
+        locations = super().create(vlist)
+        bins = {l.id for l, v in zip(locations, vlist) if v.get('zone')}
+        if bins:
+            # A new bin gets its load row (empty, all its room free)
+            Pool().get('stock.location.load').refresh(bins)
+        return locations
 
     @classmethod
     def write(cls, *args):
         changed = set()
         actions = iter(args)
         for locations, values in zip(actions, actions):
-            if 'zone' in values:
+            if LOAD_FIELDS & set(values):
                 changed.update(l.id for l in locations)
         super().write(*args)
         if changed:
-            # Loads are kept for the bins a putaway may use only
+            # Loads are kept for the bins a putaway may use only, with the
+            # room their capacity leaves
             Pool().get('stock.location.load').refresh(changed)
 
 
@@ -242,13 +302,16 @@ class LocationLoad(ModelSQL):
     The volume (m³) and weight (kg) each bin a putaway may use (pick or
     reserve zone) holds: the sum over its rows of the derived stock
     ``stock.availability`` of the on-hand quantity times the product's unit
-    volume and weight.  Kept with the availability rows (their deltas and
-    rebuilds), when a product's measures change and when a location's zone
-    changes, so that the putaway finds the bins with room in one query
-    instead of summing every bin's stock at each item scan (rule 8).
+    volume and weight, and the room its capacity leaves.  Every such bin
+    has a row, empty or not.  Kept with the availability rows (their
+    deltas and rebuilds), when a product's measures change and when a
+    location's zone or capacity changes or a bin is created, so that the
+    putaway finds the bins with room by an index scan of the room instead
+    of summing every bin's stock at each item scan (rule 8).
     It only leaves out bins before the exact check (``putaway.refusal`` over
     the stock read for the remaining bins): the sum counts negative rows,
-    so it never exceeds what the exact check sums."""
+    so it never exceeds what the exact check sums, and the room has the
+    check's slack (``SQL_SLACK``)."""
     __name__ = 'stock.location.load'
 
     location = fields.Many2One('stock.location', "Location", required=True,
@@ -257,19 +320,42 @@ class LocationLoad(ModelSQL):
         help="The volume the location holds, in cubic meters.")
     weight = fields.Float("Weight",
         help="The weight the location holds, in kilograms.")
+    room_volume = fields.Float("Room Volume",
+        help="The volume the location may still take in cubic meters "
+        "(its capacity with a slack of one millionth, less its volume; "
+        "unlimited: 1e300).")
+    room_weight = fields.Float("Room Weight",
+        help="The weight the location may still take in kilograms (its "
+        "capacity with a slack of one millionth, less its weight; "
+        "unlimited: 1e300).")
 
     @classmethod
     def __setup__(cls):
         super().__setup__()
         t = cls.__table__()
-        cls._sql_indexes.add(Index(t, (t.location, Index.Equality())))
+        cls._sql_indexes.update({
+                Index(t, (t.location, Index.Equality())),
+                # the bins with room for an item: a range scan of either
+                Index(t, (t.room_volume, Index.Range())),
+                Index(t, (t.room_weight, Index.Range())),
+                })
 
     @classmethod
     def __register__(cls, module):
         exists = backend.TableHandler.table_exist(cls._table)
+        has_room = exists and backend.TableHandler(cls, module).column_exist(
+            'room_volume')
         super().__register__(module)
-        if not exists:
+        if not has_room:
+            # created, or from before the room was kept (every bin then
+            # gets its row)
             cls.refresh()
+
+    @classmethod
+    def _room(cls, capacity, used):
+        "SQL: the room capacity leaves when used is held (with the slack)"
+        return Case((capacity == Null, UNLIMITED_ROOM),
+            else_=capacity * (1 + SQL_SLACK) + SQL_SLACK - used)
 
     @classmethod
     def _unit_query(cls, products=None):
@@ -317,10 +403,6 @@ class LocationLoad(ModelSQL):
         cursor = Transaction().connection.cursor()
         measures = cls._unit_query()
         location = Pool().get('stock.location').__table__()
-        query = stock.join(measures,
-            condition=stock.product == measures.product).join(location,
-            condition=(stock.location == location.id)
-            & location.zone.in_(sorted(putaway_algorithm.PUTAWAY_ZONES)))
         if locations is None:
             batches = [None]
             cursor.execute(*table.delete())
@@ -328,17 +410,34 @@ class LocationLoad(ModelSQL):
             ids = sorted(locations)
             batches = [ids[i:i + 10000] for i in range(0, len(ids), 10000)]
         for batch in batches:
-            where = Literal(True)
+            where = location.zone.in_(sorted(putaway_algorithm.PUTAWAY_ZONES))
+            held = Literal(True)
             if batch is not None:
                 cursor.execute(*table.delete(
                         where=table.location.in_(batch)))
-                where = stock.location.in_(batch)
+                where &= location.id.in_(batch)
+                held = stock.location.in_(batch)
+            loads = stock.join(measures,
+                condition=stock.product == measures.product).select(
+                    stock.location,
+                    Sum(stock.on_hand * measures.volume).as_('volume'),
+                    Sum(stock.on_hand * measures.weight).as_('weight'),
+                    where=held, group_by=[stock.location])
+            volume = Coalesce(loads.volume, 0)
+            weight = Coalesce(loads.weight, 0)
             cursor.execute(*table.insert(
-                    [table.location, table.volume, table.weight],
-                    query.select(stock.location,
-                        Sum(stock.on_hand * measures.volume),
-                        Sum(stock.on_hand * measures.weight),
-                        where=where, group_by=[stock.location])))
+                    [table.location, table.volume, table.weight,
+                        table.room_volume, table.room_weight],
+                    location.join(loads, 'LEFT',
+                        condition=loads.location == location.id).select(
+                        location.id, volume, weight,
+                        cls._room(location.capacity_volume, volume),
+                        cls._room(location.capacity_weight, weight),
+                        where=where)))
+        if locations is None and backend.name == 'postgresql':
+            # Planned with the statistics of the table before, the rooms'
+            # range scan may look like a scan of every bin
+            cursor.execute('ANALYZE "%s"' % cls._table)
 
     @classmethod
     def refresh_templates(cls, templates):
@@ -382,19 +481,28 @@ class LocationLoad(ModelSQL):
             volume, weight = units.get(product_id, (0, 0))
             loads[location][0] += on_hand * volume
             loads[location][1] += on_hand * weight
+        missing = []
         for location in sorted(loads):
             volume, weight = loads[location]
             if not volume and not weight:
                 continue
             cursor.execute(*table.update(
-                    [table.volume, table.weight],
+                    [table.volume, table.weight,
+                        table.room_volume, table.room_weight],
                     [Coalesce(table.volume, 0) + volume,
-                        Coalesce(table.weight, 0) + weight],
+                        Coalesce(table.weight, 0) + weight,
+                        table.room_volume - volume,
+                        table.room_weight - weight],
                     where=table.location == location))
             if not cursor.rowcount:
-                cursor.execute(*table.insert(
-                        [table.location, table.volume, table.weight],
-                        [[location, volume, weight]]))
+                missing.append(location)
+        if missing:
+            # the availability rows already hold the deltas
+            cls.refresh(missing)
+
+
+#: {transaction: {shipment id: (transaction counter, expected quantities)}}
+_EXPECTED = weakref.WeakKeyDictionary()
 
 
 class ShipmentIn(metaclass=PoolMeta):
@@ -429,21 +537,63 @@ class ShipmentIn(metaclass=PoolMeta):
         return super().copy(shipments, default=default)
 
     def expected_quantities(self):
-        "Return {product: quantity} expected by the incoming moves"
-        result = defaultdict(float)
-        for move in self.incoming_moves:
-            if move.state != 'cancelled':
-                result[move.product] += move.internal_quantity
-        return result
+        """Return {product: quantity} expected by the incoming moves (not
+        cancelled), summed by one query: ``incoming_moves`` reads every
+        move and sorts them by product, reading the products, at each of
+        the three or four calls of a scan; read again once anything was
+        written in the transaction"""
+        pool = Pool()
+        Move = pool.get('stock.move')
+        Product = pool.get('product.product')
+        transaction = Transaction()
+        known = _EXPECTED.setdefault(transaction, {}).get(self.id)
+        if known and known[0] == transaction.counter:
+            return defaultdict(float, known[1])
+        move = Move.__table__()
+        where = (move.shipment == str(self)) & (move.state != 'cancelled')
+        # As Tryton's incoming moves: those into the shipment's input
+        # location, or every move when it receives into its storage
+        if self.warehouse_input != self.warehouse_storage:
+            where &= move.to_location == self.warehouse_input.id
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*move.select(move.product,
+                Sum(move.internal_quantity),
+                where=where, group_by=[move.product]))
+        rows = cursor.fetchall()
+        products = Product.browse([r[0] for r in rows])
+        result = {p: q or 0.0 for p, (_, q) in zip(products, rows)}
+        _EXPECTED[transaction][self.id] = (transaction.counter, result)
+        return defaultdict(float, result)
 
     def counted_quantities(self):
-        "Return {product: quantity} counted so far"
-        Uom = Pool().get('product.uom')
+        """Return {product: quantity} counted so far (in the product's
+        default unit), summed by one query per product and unit"""
+        pool = Pool()
+        Uom = pool.get('product.uom')
+        Line = pool.get('stock.receiving.line')
+        Product = pool.get('product.product')
+        Template = pool.get('product.template')
+        line = Line.__table__()
+        product = Product.__table__()
+        template = Template.__table__()
+        cursor = Transaction().connection.cursor()
+        # with the products' default unit: the products themselves are not
+        # read (the screen reads them once, for their names)
+        cursor.execute(*line
+            .join(product, condition=line.product == product.id)
+            .join(template, condition=product.template == template.id)
+            .select(line.product, line.unit, template.default_uom,
+                Sum(line.quantity),
+                where=line.shipment == self.id,
+                group_by=[line.product, line.unit, template.default_uom]))
+        rows = cursor.fetchall()
+        units = {u.id: u for u in Uom.browse(
+                sorted({r[1] for r in rows} | {r[2] for r in rows}))}
         result = defaultdict(float)
-        for line in self.receiving_lines:
-            result[line.product] += Uom.compute_qty(
-                line.unit, line.quantity, line.product.default_uom,
-                round=False)
+        for product, (_, unit_id, default_uom, quantity) in zip(
+                Product.browse([r[0] for r in rows]), rows):
+            result[product] += Uom.compute_qty(units[unit_id],
+                quantity or 0.0, units[default_uom], round=False)
         return result
 
     def tolerance(self, product):
@@ -467,12 +617,16 @@ class ShipmentIn(metaclass=PoolMeta):
         expected or counted, by name: the quantities read once for all
         (``expected``: the expected_quantities already read, e.g. before a
         count, which changes no move)"""
+        Product = Pool().get('product.product')
         if expected is None:
             expected = self.expected_quantities()
         counted = self.counted_quantities()
+        # The products of both, as one group of records: their names, units
+        # and tolerances are read once for all
+        products = Product.browse(sorted(
+                {p.id for p in expected} | {p.id for p in counted}))
         result = []
-        for product in sorted(
-                set(expected) | set(counted), key=lambda p: p.rec_name):
+        for product in sorted(products, key=lambda p: p.rec_name):
             result.append((product, expected.get(product, 0),
                     counted.get(product, 0), line_variance(
                         expected.get(product, 0), counted.get(product, 0),
@@ -985,11 +1139,37 @@ def bin_candidates(warehouse, bins=None, product_id=None, putaway=False):
     else:
         location = Pool().get('stock.location').__table__()
         ids = [b.id for b in bins] or [-1]
-        warehouses = {b.id: b.warehouse.id if b.warehouse else None
-            for b in bins}
-        return _bins(location, in_(location.id, ids), warehouses, product_id,
-            ids=ids)
+        return _bins(location, in_(location.id, ids), _warehouses_of(ids),
+            product_id, ids=ids)
     return _bins(location, where, warehouses, product_id)
+
+
+def _warehouses_of(ids):
+    """{location id: warehouse id or None} of the locations: the nearest
+    warehouse above each, as ``stock.location``'s ``warehouse`` (inactive
+    ones too), in one query by the nested sets instead of a search and a
+    read per location"""
+    Location = Pool().get('stock.location')
+    location = Location.__table__()
+    warehouse = Location.__table__()
+    cursor = Transaction().connection.cursor()
+    cursor.execute(*location.join(warehouse,
+            condition=(warehouse.type == 'warehouse')
+            & (warehouse.left <= location.left)
+            & (warehouse.right >= location.right)).select(
+            location.id, warehouse.id,
+            where=in_(location.id, ids),
+            order_by=[location.id, warehouse.left.asc]))
+    # the last row of each location is the nearest warehouse (largest left)
+    result = dict.fromkeys(ids)
+    for location_id, warehouse_id in cursor:
+        result[location_id] = warehouse_id
+    return result
+
+
+#: Up to so many bins, their stock is read with the products' measures in
+#: one join (more bins: by primary keys, see :func:`_bins`)
+FEW_BINS = 20
 
 
 def _bin_columns(location):
@@ -1000,12 +1180,15 @@ def _bin_columns(location):
 
 
 def _bins(location, where, warehouses, product_id=None, ids=None,
-        bin_rows=None):
+        bin_rows=None, loads=None):
     """The putaway.Bin of the locations matching ``where`` (a condition on
     the ``location`` table), in id order; ``warehouses`` is the warehouse
     id of them all or {location id: warehouse id}; ``ids`` the ids of the
     locations if known (their stock is then read by id); ``bin_rows``
-    their rows of :func:`_bin_columns` in id order if already read."""
+    their rows of :func:`_bin_columns` in id order if already read;
+    ``loads`` their {id: (volume, weight)} of ``stock.location.load`` if
+    read: the volume and weight of the bins holding no negative stock
+    row are then taken from them."""
     pool = Pool()
     Availability = pool.get('stock.availability')
     Product = pool.get('product.product')
@@ -1028,6 +1211,9 @@ def _bins(location, where, warehouses, product_id=None, ids=None,
             else in_(stock.location, ids))
         & (stock.on_hand > 0))
     measured = (template.volume != Null) | (template.weight != Null)
+    # The bins holding a negative row, when the loads are used for the
+    # others
+    negative = None
     if ids is None:
         cursor.execute(*stock
             .join(product, condition=stock.product == product.id)
@@ -1040,31 +1226,64 @@ def _bins(location, where, warehouses, product_id=None, ids=None,
                 group_by=[stock.location, template.volume_uom,
                     template.weight_uom]))
         sums = cursor.fetchall()
+    elif len(ids) <= FEW_BINS:
+        # A bin or a few (the bin scanned at a putaway): their rows with
+        # their products' measures in one join, through the location index
+        # and the primary keys; the bins' contents come with them
+        cursor.execute(*stock
+            .join(product, condition=stock.product == product.id)
+            .join(template, condition=product.template == template.id)
+            .select(stock.location, stock.product, stock.lot, stock.on_hand,
+                template.volume_uom, template.weight_uom,
+                template.volume, template.weight, where=held))
+        grouped = defaultdict(lambda: [0.0, 0.0])
+        contents = defaultdict(set)
+        for (location_id, held_product, lot_id, on_hand, volume_uom,
+                weight_uom, volume, weight) in cursor:
+            if product_id is None or held_product == product_id:
+                contents[location_id].add((held_product, lot_id))
+            if volume is not None or weight is not None:
+                sums_ = grouped[location_id, volume_uom, weight_uom]
+                sums_[0] += on_hand * (volume or 0)
+                sums_[1] += on_hand * (weight or 0)
+        sums = [key + tuple(values) for key, values in grouped.items()]
     else:
-        # A few bins: their rows by the location index, then the templates
-        # of their products and the templates' measures, each by its
-        # primary key (a join hashes the whole catalogue: 20 ms for the
-        # 2 000 products of 500 bins at scale 100, against 2 × 3 ms)
+        exact = held
+        if loads is not None:
+            # The load of a bin is the same sum over all its rows: only
+            # the bins holding a negative row (which the load counts and
+            # this sum does not) are summed here
+            cursor.execute(*stock.select(stock.location,
+                    where=in_(stock.location, ids) & (stock.on_hand < 0),
+                    group_by=[stock.location]))
+            negative = {r[0] for r in cursor}
+            exact = (in_(stock.location, sorted(negative) or [-1])
+                & (stock.on_hand > 0))
+        # Their rows by the location index, then the templates of their
+        # products and the templates' measures, each by its primary key (a
+        # join hashes the whole catalogue: 20 ms for the 2 000 products of
+        # 500 bins at scale 100, against 2 × 3 ms)
         cursor.execute(*stock.select(
-                stock.product, stock.location, stock.on_hand, where=held))
+                stock.product, stock.location, stock.on_hand, where=exact))
         rows = cursor.fetchall()
         products = sorted({r[0] for r in rows})
         templates = defaultdict(list)
         for i in range(0, len(products), 10000):
             cursor.execute(*product.select(product.id, product.template,
                     where=in_(product.id, products[i:i + 10000])))
-            for product_id, template_id in cursor:
-                templates[template_id].append(product_id)
+            for held_product, template_id in cursor:
+                templates[template_id].append(held_product)
         measures = {}
-        ids = sorted(templates)
-        for i in range(0, len(ids), 10000):
+        template_ids = sorted(templates)
+        for i in range(0, len(template_ids), 10000):
             cursor.execute(*template.select(template.id,
                     template.volume_uom, template.weight_uom,
                     template.volume, template.weight,
-                    where=in_(template.id, ids[i:i + 10000]) & measured))
+                    where=in_(template.id, template_ids[i:i + 10000])
+                    & measured))
             for template_id, *values in cursor:
-                for product_id in templates[template_id]:
-                    measures[product_id] = tuple(values)
+                for held_product in templates[template_id]:
+                    measures[held_product] = tuple(values)
         grouped = defaultdict(lambda: [0.0, 0.0])
         for held_product, location_id, on_hand in rows:
             if held_product in measures:
@@ -1083,6 +1302,10 @@ def _bins(location, where, warehouses, product_id=None, ids=None,
         if uom_id not in factors[target]:
             factors[target][uom_id] = _uom_factor(uom_id, target)
         return factors[target][uom_id]
+    if negative is not None:
+        for location_id, (volume, weight) in loads.items():
+            if location_id not in negative:
+                used[location_id] = [volume or 0.0, weight or 0.0]
     for location_id, volume_uom, weight_uom, volume, weight in sums:
         if volume and volume_uom:
             used[location_id][0] += volume * factor(
@@ -1090,15 +1313,17 @@ def _bins(location, where, warehouses, product_id=None, ids=None,
         if weight and weight_uom:
             used[location_id][1] += weight * factor(
                 weight_uom, 'uom_kilogram')
-    # Which bins hold the product (and lot) being put away: consolidation
-    # only looks at those; without a product, every (product, lot)
-    if product_id is not None:
-        held &= stock.product == product_id
-    cursor.execute(*stock.select(
-            stock.location, stock.product, stock.lot, where=held))
-    contents = defaultdict(set)
-    for location_id, product_id_, lot_id in cursor:
-        contents[location_id].add((product_id_, lot_id))
+    if ids is None or len(ids) > FEW_BINS:
+        # Which bins hold the product (and lot) being put away:
+        # consolidation only looks at those; without a product, every
+        # (product, lot)
+        if product_id is not None:
+            held &= stock.product == product_id
+        cursor.execute(*stock.select(
+                stock.location, stock.product, stock.lot, where=held))
+        contents = defaultdict(set)
+        for location_id, product_id_, lot_id in cursor:
+            contents[location_id].add((product_id_, lot_id))
     result = []
     no_contents = frozenset()
     for (id_, zone, blocked, aisle, position, level, capacity_volume,
@@ -1186,9 +1411,6 @@ def _converted(column, uom_column, factors):
             for id_, factor in sorted(factors.items())], else_=0)
 
 
-#: Float slack of the capacity check done in SQL: only bins refused even
-#: with it are left out before the exact check (putaway.refusal)
-SQL_SLACK = 1e-6
 
 
 def _possible_bins(item, warehouse, rows=False):
@@ -1197,28 +1419,29 @@ def _possible_bins(item, warehouse, rows=False):
     room against the bins' loads (stock.location.load, which never exceed
     what the exact check sums) with a small slack (floating point), so no
     bin left out would be accepted by the exact check.  With ``rows``,
-    their rows of :func:`_bin_columns` in id order instead."""
+    their rows of :func:`_bin_columns` and their load's volume and
+    weight, in id order, instead."""
     Load = Pool().get('stock.location.load')
     location, where = _warehouse_bins(warehouse, putaway=True)
     load = Load.__table__()
-    refused = Literal(False)
-    for capacity, used, unit in [
-            (location.capacity_volume, Coalesce(load.volume, 0),
-                item.unit_volume),
-            (location.capacity_weight, Coalesce(load.weight, 0),
-                item.unit_weight)]:
+    # The room kept on the load rows is the capacity with the slack less
+    # the load: a bin is refused when its load alone passes the capacity
+    # (room < 0) or with the item (room < needed, give or take 1e-9)
+    for room, unit in [
+            (load.room_volume, item.unit_volume),
+            (load.room_weight, item.unit_weight)]:
         needed = (unit or 0) * item.quantity
-        limit = capacity * (1 + SQL_SLACK) + SQL_SLACK
-        refused |= ((capacity != Null)
-            & ((used + needed > limit + 1e-9) | (used > limit)))
+        where &= room >= max(needed - 1e-9, 0)
     cursor = Transaction().connection.cursor()
-    query = location.join(load, 'LEFT',
-        condition=load.location == location.id)
+    # From the rooms (an index range) to their bins (by primary key): every
+    # bin of a putaway zone has its load row
+    query = load.join(location, condition=load.location == location.id)
     if rows:
         cursor.execute(*query.select(*_bin_columns(location),
-                where=where & ~refused, order_by=location.id))
+                load.volume, load.weight,
+                where=where, order_by=location.id))
         return cursor.fetchall()
-    cursor.execute(*query.select(location.id, where=where & ~refused))
+    cursor.execute(*query.select(location.id, where=where))
     return [r[0] for r in cursor]
 
 
@@ -1246,19 +1469,25 @@ def recommend_bins(move, limit=3, quantity=None):
     item = putaway_item(move, warehouse, quantity)
     strategies = Strategy.strategies_for(move.product, warehouse)
     origins = _dispatch_points(warehouse) or [(1, 0)]
-    rows = _possible_bins(item, warehouse, rows=True)
-    possible = [r[0] for r in rows]
-    if len(possible) <= MAX_POSSIBLE_IDS:
-        location = Location.__table__()
-        candidates = _bins(location, in_(location.id, possible or [-1]),
-            warehouse.id, item.product, ids=possible or [-1],
-            bin_rows=rows)
-    else:
-        candidates = bin_candidates(warehouse, product_id=item.product,
-            putaway=True)
+    candidates = putaway_candidates(item, warehouse)
     ranked = putaway_algorithm.recommend(item, candidates, strategies,
         dispatch=origins, limit=limit)
     return Location.browse([r.bin for r in ranked])
+
+
+def putaway_candidates(item, warehouse):
+    """The putaway.Bin of the warehouse's bins that may receive item:
+    those left by the zone, blocking and capacity checks done in SQL
+    (:func:`_possible_bins`), with what they hold"""
+    rows = _possible_bins(item, warehouse, rows=True)
+    possible = [r[0] for r in rows]
+    if len(possible) <= MAX_POSSIBLE_IDS:
+        location = Pool().get('stock.location').__table__()
+        return _bins(location, in_(location.id, possible or [-1]),
+            warehouse.id, item.product, ids=possible or [-1],
+            bin_rows=[r[:-2] for r in rows],
+            loads={r[0]: tuple(r[-2:]) for r in rows})
+    return bin_candidates(warehouse, product_id=item.product, putaway=True)
 
 
 def pending_putaway(product, lot=None):
@@ -1323,25 +1552,30 @@ def put_away(move, location, recommended=None, quantity=None):
                 'recommended_location': None,
                 })
         move.quantity = quantity
-    move.to_location = location
-    move.recommended_location = recommended
-    move.save()
-    Move.do([move])
-    shipment = move.shipment
-    if _inventory_done(shipment):
-        Shipment.do([shipment])
+        move.save()
+    # The bin is written with the state, by Tryton's ``do`` (through
+    # ``Move.set_effective_date``): the checks before it see the storage
+    # location the move had, of the same type as the bin (storage)
+    # Read before the transition: the move is read again after it
+    shipment, source = move.shipment, move.from_location.id
+    with Transaction().set_context(_putaway_into=(move.id, location.id,
+                recommended.id if recommended else None)):
+        Move.do([move])
+    if _inventory_done(shipment, source):
+        Shipment.do([Shipment(shipment.id)])
     return move
 
 
-def _inventory_done(shipment):
-    """Whether every inventory move of the supplier shipment is done or
-    cancelled, in one query (``shipment.inventory_moves`` reads and sorts
-    every move of the shipment by its product's name)"""
+def _inventory_done(shipment, source):
+    """Whether every inventory move of the supplier shipment (those from
+    ``source``, its input location) is done or cancelled, in one query
+    (``shipment.inventory_moves`` reads and sorts every move of the
+    shipment by its product's name)"""
     move = Pool().get('stock.move').__table__()
     cursor = Transaction().connection.cursor()
     cursor.execute(*move.select(Literal(1),
             where=(move.shipment == str(shipment))
-            & (move.from_location == shipment.warehouse_input.id)
+            & (move.from_location == source)
             & ~move.state.in_(['done', 'cancelled']),
             limit=1))
     return cursor.fetchone() is None

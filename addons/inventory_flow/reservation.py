@@ -307,17 +307,17 @@ class Availability(ModelSQL, ModelView):
                 continue
             product, location, lot = key
             lot_clause = (table.lot == lot) if lot else (table.lot == Null)
-            cursor.execute(*table.select(table.id,
-                    where=(table.product == product)
-                    & (table.location == location) & lot_clause,
-                    order_by=[table.id.asc], limit=1))
-            row = cursor.fetchone()
-            if row:
-                cursor.execute(*table.update(
-                        [table.on_hand, table.reserved],
-                        [table.on_hand + on_hand, table.reserved + reserved],
-                        where=table.id == row[0]))
-            else:
+            # The first row of the key (by id), found and updated by one
+            # statement
+            first = table.select(table.id,
+                where=(table.product == product)
+                & (table.location == location) & lot_clause,
+                order_by=[table.id.asc], limit=1)
+            cursor.execute(*table.update(
+                    [table.on_hand, table.reserved],
+                    [table.on_hand + on_hand, table.reserved + reserved],
+                    where=table.id.in_(first)))
+            if not cursor.rowcount:
                 to_insert.append([product, location, lot, on_hand, reserved,
                         dt.date.today()])
         if to_insert:

@@ -21,12 +21,14 @@ import re
 from decimal import Decimal
 from http import HTTPStatus
 
-from trytond import config
+from sql.functions import CurrentTimestamp
+
+from trytond import backend, config
 from trytond.exceptions import UserError, UserWarning
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, Unique, fields
 from trytond.model.exceptions import AccessError
-from trytond.pool import Pool, PoolMeta
+from trytond.pool import Pool
 from trytond.protocols.wrappers import (
     Response, with_pool, with_transaction)
 from trytond.transaction import Transaction
@@ -233,12 +235,18 @@ def run_step(name, state, value, key):
                 'inventory_flow.msg_scan_step_forbidden', step=name),
             HTTPStatus.FORBIDDEN)
     step = step_class()
-    user = Transaction().user
+    transaction = Transaction()
+    user = transaction.user
+    # The confirmations are read and written with python-sql: the ORM
+    # reads every column and reads the new row back to validate it
+    table = Confirmation.__table__()
+    cursor = transaction.connection.cursor()
     if key:
-        done = Confirmation.search([
-                ('user', '=', user), ('key', '=', key)], limit=1)
+        cursor.execute(*table.select(table.response,
+                where=(table.user == user) & (table.key == key), limit=1))
+        done = cursor.fetchone()
         if done:
-            screen = json.loads(done[0].response)
+            screen = json.loads(done[0])
             screen['message'] = gettext(
                 'inventory_flow.msg_scan_already_applied')
             screen['level'] = 'info'
@@ -252,10 +260,17 @@ def run_step(name, state, value, key):
             raise ScanFailure('key_missing', gettext(
                     'inventory_flow.msg_scan_key_missing'),
                 HTTPStatus.BAD_REQUEST)
-        Confirmation.create([{
-                    'key': key, 'user': user, 'step': name,
-                    'response': json.dumps(screen),
-                    }])
+        try:
+            cursor.execute(*table.insert(
+                    [table.key, table.user, table.step, table.response,
+                        table.create_uid, table.create_date],
+                    [[key, user, name, json.dumps(screen), user,
+                            CurrentTimestamp()]]))
+        except backend.DatabaseIntegrityError:
+            # The same key applied by a concurrent request (key_unique):
+            # this one is rolled back
+            raise UserError(gettext(
+                    'inventory_flow.msg_scan_already_applied'))
     return screen
 
 
@@ -686,9 +701,7 @@ class PutawayStep(Step):
             {}, gettext('inventory_flow.msg_prompt_putaway_item'))
 
     def scan(self, state, value):
-        pool = Pool()
-        Move = pool.get('stock.move')
-        Location = pool.get('stock.location')
+        Location = Pool().get('stock.location')
         if value == '__cancel__':
             return self.start(), False
         if state.get('question') and (value == '__count_yes__' or (

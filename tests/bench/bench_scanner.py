@@ -54,6 +54,9 @@ from run import (  # noqa: E402
     start_postgresql, stop_postgresql)
 
 GS = '\x1d'
+#: With --profile, print every statement of each step cut to so many
+#: characters (0: only the slowest); set by --statements
+STATEMENTS = 0
 
 
 def gtin13(number):
@@ -89,6 +92,9 @@ def parse_args(argv=None):
     parser.add_argument('--keep', action='store_true',
         help="keep the throwaway PostgreSQL cluster of --postgresql auto "
         "(its directory is printed)")
+    parser.add_argument('--statements', type=int, default=0, metavar='N',
+        help="with --profile, also print every SQL statement of each step "
+        "in order, cut to N characters")
     parser.add_argument('--profile', action='store_true',
         help="print a cProfile of one more round of the steps")
     return parser.parse_args(argv)
@@ -267,6 +273,10 @@ def timed_steps(name, user, context, steps, timings, profile=False):
                 print(f"--- slowest SQL statements: {label}")
                 for ms, sql in sorted(Queries.timed, reverse=True)[:6]:
                     print(f"{ms:8.1f} ms  {sql[:300]}")
+                if STATEMENTS:
+                    print(f"--- every SQL statement, in order: {label}")
+                    for ms, sql in Queries.timed:
+                        print(f"{ms:8.1f} ms  {sql[:STATEMENTS]}")
                 Queries.timed = None
         transaction.rollback()
     return screen
@@ -422,7 +432,9 @@ def report(steps, recommend, size, args, build, backend):
 
 
 def main(argv=None):
+    global STATEMENTS
     args = parse_args(argv)
+    STATEMENTS = args.statements
     workdir = os.path.abspath(args.workdir)
     os.makedirs(workdir, exist_ok=True)
     pg_dir = None

@@ -204,6 +204,18 @@ class DemoTestCase(unittest.TestCase):
                     [('product', 'in', [p.id for p in products])]))
             self.assertEqual(Availability.check_consistency(), [])
 
+            # Every bin written by SQL has its load row, as the putaway's
+            # search for room needs (recomputed: the same rows)
+            Load = pool.get('stock.location.load')
+
+            def loads():
+                return sorted((l.location.id, round(l.volume, 6),
+                        round(l.room_volume, 6)) for l in Load.search([]))
+            kept = loads()
+            self.assertTrue({b.id for b in bins} <= {r[0] for r in kept})
+            Load.refresh()
+            self.assertEqual(loads(), kept)
+
 
 def load_tests(loader, tests, pattern):
     tests.addTests(doctest.DocTestSuite(demo))

@@ -2,10 +2,12 @@
 the happy path through HTTP, and every bad input of issue 5 answered with a
 clear message while nothing changes."""
 import base64
+import dataclasses
 import datetime as dt
 import json
 import os
 import uuid
+from unittest.mock import patch
 
 from trytond.modules.company.tests import create_company, set_company
 from trytond.modules.inventory_flow.gs1 import GS, gtin_check_digit
@@ -599,19 +601,33 @@ class ScannerRouteTestCase(SuiteDatabaseMixin, RouteTestCase):
         Product = pool.get('product.product')
         Template = pool.get('product.template')
         Company = pool.get('company.company')
-        from trytond.modules.inventory_flow import putaway
+        from trytond.modules.inventory_flow import putaway, receiving
         from trytond.modules.inventory_flow.receiving import (
-            _dispatch_points, _possible_bins, bin_candidates, putaway_item,
-            recommend_bins)
+            SQL_SLACK, UNLIMITED_ROOM, _dispatch_points, _possible_bins,
+            bin_candidates, putaway_candidates, putaway_item, recommend_bins)
 
         def loads():
             result = {}
             for load in Load.search([]):
-                volume, weight = result.get(load.location.id, (0, 0))
+                self.assertNotIn(load.location.id, result)
                 result[load.location.id] = (
-                    round(volume + (load.volume or 0), 9),
-                    round(weight + (load.weight or 0), 9))
+                    round(load.volume or 0, 9), round(load.weight or 0, 9))
+                # the room is the capacity with the slack less the load
+                for room, capacity, used in [
+                        (load.room_volume, load.location.capacity_volume,
+                            load.volume),
+                        (load.room_weight, load.location.capacity_weight,
+                            load.weight)]:
+                    if capacity is None:
+                        self.assertEqual(room, UNLIMITED_ROOM)
+                    else:
+                        self.assertAlmostEqual(room, capacity * (1 + SQL_SLACK)
+                            + SQL_SLACK - (used or 0), places=9)
             return result
+
+        def rooms(location):
+            load, = Load.search([('location', '=', location.id)])
+            return load.room_volume, load.room_weight
 
         def recomputed():
             Load.refresh()
@@ -642,6 +658,25 @@ class ScannerRouteTestCase(SuiteDatabaseMixin, RouteTestCase):
                 self.assertNotIn(bin_.id, loads())
                 Location.write([bin_], {'zone': 'pick'})
                 self.assertEqual(loads()[bin_.id], (0.9, 0))
+                # every bin a putaway may use has its row, empty or not,
+                # with the room its capacity leaves
+                self.assertEqual(set(loads()), {l.id for l in Location.search(
+                                [('zone', 'in', ['pick', 'reserve'])])})
+                new_bin, = Location.create([{
+                            'name': 'New bin', 'code': 'A-99-1-01',
+                            'type': 'storage', 'parent': bin_.parent.id,
+                            'zone': 'reserve', 'capacity_volume': 2}])
+                self.assertEqual(loads()[new_bin.id], (0, 0))
+                self.assertAlmostEqual(rooms(new_bin)[0], 2.000003)
+                self.assertEqual(rooms(new_bin)[1], UNLIMITED_ROOM)
+                Location.write([new_bin], {'capacity_volume': 0.5,
+                        'capacity_weight': 10})
+                self.assertAlmostEqual(rooms(new_bin)[0], 0.5000015)
+                self.assertAlmostEqual(rooms(new_bin)[1], 10.000011)
+                Location.write([bin_], {'capacity_volume': 2})
+                self.assertAlmostEqual(rooms(bin_)[0], 2.000003 - 0.9)
+                self.assertEqual(loads(), recomputed())
+                Location.write([bin_], {'capacity_volume': 1})
                 # 300 × 3 l fill 0.9 of the 1 m³ bin: 200 more do not fit
                 shipment_move = Move(product=water, lot=None,
                     internal_quantity=200)
@@ -657,16 +692,56 @@ class ScannerRouteTestCase(SuiteDatabaseMixin, RouteTestCase):
                 Shipment = pool.get('stock.shipment.in')
                 Strategy = pool.get('stock.putaway.strategy')
                 shipment, = Shipment.search([('reference', '=', 'DN-2')])
-                for quantity in [1, 50, 200]:
-                    move = Move(product=water, lot=None, shipment=shipment,
-                        internal_quantity=quantity)
-                    item = putaway_item(move, warehouse)
-                    dispatch = _dispatch_points(warehouse) or [(1, 0)]
-                    self.assertEqual(
-                        [b.id for b in recommend_bins(move, limit=5)],
-                        [r.bin for r in putaway.recommend(item, every,
-                                Strategy.strategies_for(water, warehouse),
-                                dispatch=dispatch, limit=5)])
+                Availability = pool.get('stock.availability')
+                other_bin, = Location.search([('code', '=', 'A-02-1-03')])
+                other, = Product.search([('id', '!=', water.id),
+                        ('type', '=', 'goods')], limit=1)
+                Template.write([other.template], {'volume': 2,
+                        'volume_uom': water.template.volume_uom.id})
+
+                def rounded(bin_):
+                    return dataclasses.replace(bin_,
+                        used_volume=round(bin_.used_volume, 9),
+                        used_weight=round(bin_.used_weight, 9))
+
+                def same_ranking():
+                    every = bin_candidates(warehouse, product_id=water.id)
+                    for quantity in [1, 50, 200]:
+                        move = Move(product=water, lot=None,
+                            shipment=shipment, internal_quantity=quantity)
+                        item = putaway_item(move, warehouse)
+                        # the candidates hold what the exact check sums
+                        exact = {b.id: b for b in every}
+                        for bin_ in putaway_candidates(item, warehouse):
+                            self.assertEqual(rounded(bin_),
+                                rounded(exact[bin_.id]))
+                        dispatch = _dispatch_points(warehouse) or [(1, 0)]
+                        self.assertEqual(
+                            [b.id for b in recommend_bins(move, limit=5)],
+                            [r.bin for r in putaway.recommend(item, every,
+                                    Strategy.strategies_for(
+                                        water, warehouse),
+                                    dispatch=dispatch, limit=5)])
+                # through each way the bins' contents are read: a few bins
+                # by one join, more by their loads (and the rows of those
+                # holding negative stock), many by their condition
+                for few, many in [(20, 5000), (0, 5000), (0, 0)]:
+                    with patch.object(receiving, 'FEW_BINS', few), \
+                            patch.object(receiving, 'MAX_POSSIBLE_IDS', many):
+                        same_ranking()
+                        # a negative row lowers the bin's load, not what
+                        # the exact check sums: 80 of the bin's 100 l are
+                        # held, whatever the load says
+                        Availability.apply_deltas({
+                                (water.id, other_bin.id, None): [100, 0]})
+                        same_ranking()
+                        Availability.apply_deltas({
+                                (other.id, other_bin.id, None): [-20, 0],
+                                (water.id, other_bin.id, None): [-20, 0]})
+                        same_ranking()
+                        Availability.apply_deltas({
+                                (other.id, other_bin.id, None): [20, 0],
+                                (water.id, other_bin.id, None): [-60, 0]})
             transaction.rollback()
 
     def water_purchase(self, reference, quantity):
