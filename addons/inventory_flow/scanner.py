@@ -539,7 +539,9 @@ class ReceiveStep(Step):
         state = dict(state, shipment=shipment.id)
         actions = [{'value': '__cancel__',
                 'label': gettext('inventory_flow.msg_action_cancel')}]
-        if shipment.receiving_lines:
+        # Counted lines exist when something was counted (a line counts a
+        # positive quantity): the lines themselves are not read
+        if any(counted for _, _, counted, _ in variances):
             actions.insert(0, {'value': '__finish__',
                     'label': gettext('inventory_flow.msg_action_finish'),
                     'confirm': True})
