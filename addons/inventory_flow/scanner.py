@@ -223,8 +223,6 @@ def run_step(name, state, value, key):
     A non-empty ``key`` marks a confirmation: if the user already applied
     it, the stored screen is returned and nothing is changed."""
     freeze_heap()
-    pool = Pool()
-    Confirmation = pool.get('scanner.confirmation')
     step_class = STEPS.get(name)
     if step_class is None:
         raise ScanFailure('unknown_step', gettext(
@@ -235,18 +233,11 @@ def run_step(name, state, value, key):
                 'inventory_flow.msg_scan_step_forbidden', step=name),
             HTTPStatus.FORBIDDEN)
     step = step_class()
-    transaction = Transaction()
-    user = transaction.user
-    # The confirmations are read and written with python-sql: the ORM
-    # reads every column and reads the new row back to validate it
-    table = Confirmation.__table__()
-    cursor = transaction.connection.cursor()
+    user = Transaction().user
     if key:
-        cursor.execute(*table.select(table.response,
-                where=(table.user == user) & (table.key == key), limit=1))
-        done = cursor.fetchone()
+        done = _confirmed(user, key)
         if done:
-            screen = json.loads(done[0])
+            screen = json.loads(done)
             screen['message'] = gettext(
                 'inventory_flow.msg_scan_already_applied')
             screen['level'] = 'info'
@@ -260,18 +251,37 @@ def run_step(name, state, value, key):
             raise ScanFailure('key_missing', gettext(
                     'inventory_flow.msg_scan_key_missing'),
                 HTTPStatus.BAD_REQUEST)
-        try:
-            cursor.execute(*table.insert(
-                    [table.key, table.user, table.step, table.response,
-                        table.create_uid, table.create_date],
-                    [[key, user, name, json.dumps(screen), user,
-                            CurrentTimestamp()]]))
-        except backend.DatabaseIntegrityError:
-            # The same key applied by a concurrent request (key_unique):
-            # this one is rolled back
-            raise UserError(gettext(
-                    'inventory_flow.msg_scan_already_applied'))
+        _confirm(user, key, name, screen)
     return screen
+
+
+# The confirmations are read and written with python-sql: the ORM reads
+# every column and reads the new row back to validate it
+
+def _confirmed(user, key):
+    "The response stored for the user's confirmation key, or None"
+    table = Pool().get('scanner.confirmation').__table__()
+    cursor = Transaction().connection.cursor()
+    cursor.execute(*table.select(table.response,
+            where=(table.user == user) & (table.key == key), limit=1))
+    row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _confirm(user, key, step, screen):
+    """Store the user's confirmation key with the screen answered; the
+    same key stored meanwhile by a concurrent request (``key_unique``) is
+    refused: this request is rolled back"""
+    table = Pool().get('scanner.confirmation').__table__()
+    cursor = Transaction().connection.cursor()
+    try:
+        cursor.execute(*table.insert(
+                [table.key, table.user, table.step, table.response,
+                    table.create_uid, table.create_date],
+                [[key, user, step, json.dumps(screen), user,
+                        CurrentTimestamp()]]))
+    except backend.DatabaseIntegrityError:
+        raise UserError(gettext('inventory_flow.msg_scan_already_applied'))
 
 
 def steps_for_user():

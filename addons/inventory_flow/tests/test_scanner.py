@@ -592,6 +592,24 @@ class ScannerRouteTestCase(SuiteDatabaseMixin, RouteTestCase):
             scanner.run_step('putaway', {}, None, None)
             self.assertEqual(gc.get_freeze_count(), frozen)
 
+    def test_confirmation_stored_meanwhile_refused(self):
+        """A key stored by a concurrent request between the look-up and
+        the store of this one is refused with the replay message"""
+        from trytond.exceptions import UserError
+        from trytond.modules.inventory_flow.scanner import (
+            _confirm, _confirmed)
+        key = str(uuid.uuid4())
+        with Transaction().start(DB_NAME, 1) as transaction:
+            self.assertIsNone(_confirmed(1, key))
+            _confirm(1, key, 'receive', {'message': 'first'})
+            self.assertEqual(
+                json.loads(_confirmed(1, key)), {'message': 'first'})
+            # another user may use the same key
+            _confirm(0, key, 'receive', {'message': 'other'})
+            with self.assertRaisesRegex(UserError, 'already'):
+                _confirm(1, key, 'receive', {'message': 'second'})
+            transaction.rollback()
+
     def test_location_loads_follow_the_stock(self):
         "The bins' loads follow the moves and the products' measures"
         pool = Pool(DB_NAME)
