@@ -21,9 +21,10 @@ import re
 from decimal import Decimal
 from http import HTTPStatus
 
+from sql import Conflict
 from sql.functions import CurrentTimestamp
 
-from trytond import backend, config
+from trytond import config
 from trytond.exceptions import UserError, UserWarning
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, Unique, fields
@@ -271,16 +272,18 @@ def _confirmed(user, key):
 def _confirm(user, key, step, screen):
     """Store the user's confirmation key with the screen answered; the
     same key stored meanwhile by a concurrent request (``key_unique``) is
-    refused: this request is rolled back"""
+    refused: this request is rolled back.  The row is inserted unless it
+    conflicts (a failed INSERT would end a PostgreSQL transaction before
+    the refusal is even worded)"""
     table = Pool().get('scanner.confirmation').__table__()
     cursor = Transaction().connection.cursor()
-    try:
-        cursor.execute(*table.insert(
-                [table.key, table.user, table.step, table.response,
-                    table.create_uid, table.create_date],
-                [[key, user, step, json.dumps(screen), user,
-                        CurrentTimestamp()]]))
-    except backend.DatabaseIntegrityError:
+    cursor.execute(*table.insert(
+            [table.key, table.user, table.step, table.response,
+                table.create_uid, table.create_date],
+            [[key, user, step, json.dumps(screen), user,
+                    CurrentTimestamp()]],
+            on_conflict=Conflict(table)))
+    if not cursor.rowcount:
         raise UserError(gettext('inventory_flow.msg_scan_already_applied'))
 
 

@@ -608,6 +608,10 @@ class ScannerRouteTestCase(SuiteDatabaseMixin, RouteTestCase):
             _confirm(0, key, 'receive', {'message': 'other'})
             with self.assertRaisesRegex(UserError, 'already'):
                 _confirm(1, key, 'receive', {'message': 'second'})
+            # the refusal leaves the transaction usable (on PostgreSQL a
+            # failed INSERT would end it) and the first screen stored
+            self.assertEqual(
+                json.loads(_confirmed(1, key)), {'message': 'first'})
             transaction.rollback()
 
     def test_location_loads_follow_the_stock(self):
