@@ -9,7 +9,6 @@ received shipment into the scanned bin and keeps the bin the system
 recommended.  The arithmetic lives in ``gs1.py``, ``variance.py`` and
 ``putaway.py``.
 """
-import weakref
 from collections import defaultdict
 
 from sql import Literal, Null
@@ -501,10 +500,6 @@ class LocationLoad(ModelSQL):
             cls.refresh(missing)
 
 
-#: {transaction: {shipment id: (transaction counter, expected quantities)}}
-_EXPECTED = weakref.WeakKeyDictionary()
-
-
 class ShipmentIn(metaclass=PoolMeta):
     __name__ = 'stock.shipment.in'
 
@@ -540,15 +535,10 @@ class ShipmentIn(metaclass=PoolMeta):
         """Return {product: quantity} expected by the incoming moves (not
         cancelled), summed by one query: ``incoming_moves`` reads every
         move and sorts them by product, reading the products, at each of
-        the three or four calls of a scan; read again once anything was
-        written in the transaction"""
+        the calls of a scan"""
         pool = Pool()
         Move = pool.get('stock.move')
         Product = pool.get('product.product')
-        transaction = Transaction()
-        known = _EXPECTED.setdefault(transaction, {}).get(self.id)
-        if known and known[0] == transaction.counter:
-            return defaultdict(float, known[1])
         move = Move.__table__()
         where = (move.shipment == str(self)) & (move.state != 'cancelled')
         # As Tryton's incoming moves: those into the shipment's input
@@ -561,9 +551,8 @@ class ShipmentIn(metaclass=PoolMeta):
                 where=where, group_by=[move.product]))
         rows = cursor.fetchall()
         products = Product.browse([r[0] for r in rows])
-        result = {p: q or 0.0 for p, (_, q) in zip(products, rows)}
-        _EXPECTED[transaction][self.id] = (transaction.counter, result)
-        return defaultdict(float, result)
+        return defaultdict(float, {p: q or 0.0
+                for p, (_, q) in zip(products, rows)})
 
     def counted_quantities(self):
         """Return {product: quantity} counted so far (in the product's

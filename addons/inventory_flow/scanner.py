@@ -475,13 +475,17 @@ class ReceiveStep(Step):
                     expiry=error.value,
                     production=error.details.get('production')))
         attached = False
-        if product not in shipment.expected_quantities():
+        # The expected quantities, read once for the checks, the count
+        # (which changes no move) and the screen after it
+        expected = shipment.expected_quantities()
+        if product not in expected:
             # Expected on another open order of the supplier: that order's
             # pending moves join this receipt
             attached = attach_pending_moves(shipment, product)
             if attached:
                 shipment = Pool().get('stock.shipment.in')(shipment.id)
-        if product not in shipment.expected_quantities():
+                expected = shipment.expected_quantities()
+        if product not in expected:
             from .receiving import is_manager
             if not is_manager():
                 raise ScanFailure('not_on_shipment', gettext(
@@ -499,21 +503,23 @@ class ReceiveStep(Step):
                 if scan.expiry_date else None),
             }
         if scan.quantity is not None:
-            return self._count(shipment, product, scan.quantity, pending)
+            return self._count(
+                shipment, product, scan.quantity, pending, expected)
         if scan.serial and not scan.lot:
-            return self._count(shipment, product, 1, pending)
+            return self._count(shipment, product, 1, pending, expected)
         return self._screen(shipment, {'pending': pending}, None, 'info',
             prompt=gettext('inventory_flow.msg_prompt_quantity',
                 product=product.rec_name), input='quantity'), attached
 
-    def _count(self, shipment, product, quantity, pending):
+    def _count(self, shipment, product, quantity, pending, expected=None):
         import datetime as dt
 
         def date(value):
             return dt.date.fromisoformat(value) if value else None
         # The expected quantities, as the count reads them (it changes no
         # move: the screen after it reuses them)
-        expected = shipment.expected_quantities()
+        if expected is None:
+            expected = shipment.expected_quantities()
         shipment.count(
             product, float(quantity), lot_number=pending.get('lot'),
             serial=pending.get('serial'),
