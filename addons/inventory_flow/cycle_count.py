@@ -18,11 +18,12 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from sql import Literal, Null
+from sql import Literal, Null, Union
 from sql.aggregate import Count, Max, Min, Sum
 from sql.conditionals import Case
 from sql.functions import Abs
 
+from trytond.cache import Cache
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import (
@@ -65,21 +66,25 @@ def bin_book(location_ids, keys=None):
     if not location_ids:
         return result
     location_ids = list(location_ids)
+    # What came into the bins less what left them, one query (two
+    # selects, each on its own index)
+    selects = []
     for location_column, sign in [(move.to_location, 1),
             (move.from_location, -1)]:
         where = ((move.state == 'done')
             & location_column.in_(location_ids))
         if keys:
             where &= move.product.in_(sorted({k[0] for k in keys}))
-        cursor.execute(*move.select(
-                location_column, move.product, move.lot,
-                Sum(move.internal_quantity),
+        selects.append(move.select(
+                location_column.as_('location'), move.product, move.lot,
+                (Sum(move.internal_quantity) * sign).as_('quantity'),
                 where=where,
                 group_by=[location_column, move.product, move.lot]))
-        for location, product, lot, quantity in cursor:
-            if keys and (product, lot) not in keys:
-                continue
-            result[(location, product, lot)] += sign * (quantity or 0)
+    cursor.execute(*Union(*selects, all_=True))
+    for location, product, lot, quantity in cursor:
+        if keys and (product, lot) not in keys:
+            continue
+        result[(location, product, lot)] += quantity or 0
     return result
 
 
@@ -152,6 +157,8 @@ class CountReason(ModelSQL, ModelView):
 class CountConfiguration(ModelSingleton, ModelSQL, ModelView):
     "Count Configuration"
     __name__ = 'stock.count.configuration'
+    _questions_cache = Cache(
+        'stock.count.configuration.questions', context=False)
 
     daily_capacity = fields.Integer("Daily Capacity", required=True,
         domain=[('daily_capacity', '>', 0)],
@@ -202,6 +209,26 @@ class CountConfiguration(ModelSingleton, ModelSQL, ModelView):
     @staticmethod
     def default_ask_on_emptied_bin():
         return True
+
+    @classmethod
+    def asks(cls, question):
+        """Whether the scanner asks ``question`` ('ask_on_putaway',
+        'ask_on_emptied_bin'): kept in a cache cleared when the
+        configuration changes (a scan step asks it; the singleton's read
+        is two queries)"""
+        questions = cls._questions_cache.get(None)
+        if questions is None:
+            with without_check_access():
+                config = cls(1)
+                questions = {name: bool(getattr(config, name))
+                    for name in ['ask_on_putaway', 'ask_on_emptied_bin']}
+            cls._questions_cache.set(None, questions)
+        return questions[question]
+
+    @classmethod
+    def on_modification(cls, mode, records, field_names=None):
+        super().on_modification(mode, records, field_names=field_names)
+        cls._questions_cache.clear()
 
     def working_weekdays(self):
         days = {i for i, name in enumerate(WEEKDAYS) if getattr(self, name)}
@@ -972,7 +999,7 @@ class Move(metaclass=PoolMeta):
         if not bins:
             return
         with without_check_access():
-            if not Configuration(1).ask_on_emptied_bin:
+            if not Configuration.asks('ask_on_emptied_bin'):
                 return
             book = bin_book([b.id for b in bins])
             held = defaultdict(float)
@@ -1159,7 +1186,7 @@ def putaway_question(screen, move, location):
     """Turn the putaway's success screen into the question "does bin X
     now hold N?" (when configured); nothing is stored until answered."""
     Configuration = Pool().get('stock.count.configuration')
-    if not Configuration(1).ask_on_putaway:
+    if not Configuration.asks('ask_on_putaway'):
         return screen
     product, lot = move.product, move.lot
     key = (product.id, lot.id if lot else None)

@@ -684,14 +684,20 @@ def _create_orders(company, warehouse, products, suppliers, customers):
                                 } for j, p in enumerate(lines)])],
                 })
     purchases = Purchase.create(purchases_values)
+    # The site receives by scan: the receipt of a processed purchase is
+    # prepared at once (A3), the scanner opens it
+    Configuration = pool.get('purchase.configuration')
+    config = Configuration(1)
+    config.prepare_supplier_shipments = True
+    config.save()
     # Two received soon, one quotation, two drafts
     Purchase.quote(purchases[:3])
     Purchase.confirm(purchases[:2])
     Purchase.process(purchases[:2])
     # The first one is announced: its supplier shipment waits at the dock
     # (receive it by scanning DEMO-DN-1, the PO number or any of its GTINs,
-    # one of them the lot-tracked orange juice); the second one has no
-    # shipment yet, scanning it creates one
+    # one of them the lot-tracked orange juice); the second one's receipt
+    # is prepared under the order's reference (scan DEMO-PO-2)
     _expected_shipment(purchases[0], 'DEMO-DN-1', today)
 
     def sale_of(customer, reference, lines):
@@ -852,11 +858,20 @@ def _create_approvals(purchases):
 
 
 def _expected_shipment(purchase, reference, today):
-    """Create the draft supplier shipment of the pending moves of
-    ``purchase`` as the office does when the supplier announces it"""
+    """Give the draft supplier shipment of ``purchase`` the supplier's
+    delivery note number and date, as the office does when the supplier
+    announces it: the receipt prepared when the purchase was processed,
+    or one made of its pending moves"""
+    from .scanner import _draft_shipment_of
     pool = Pool()
     Shipment = pool.get('stock.shipment.in')
     Move = pool.get('stock.move')
+    shipment = _draft_shipment_of(purchase)
+    if shipment:
+        shipment.reference = reference
+        shipment.planned_date = today
+        shipment.save()
+        return shipment
     shipment = Shipment(
         company=purchase.company, supplier=purchase.party,
         warehouse=purchase.warehouse, reference=reference,

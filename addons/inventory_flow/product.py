@@ -3,6 +3,7 @@
 Weight and volume come from Tryton's ``product_measurements`` and supplier
 prices from ``purchase``; this file only adds what Tryton lacks."""
 
+from trytond.cache import Cache
 from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
 
@@ -14,8 +15,38 @@ ABC_CLASSES = [
     ]
 
 
+class Configuration(metaclass=PoolMeta):
+    __name__ = 'product.configuration'
+    _code_readonly_cache = Cache(
+        'product.configuration.code_readonly', context=False)
+
+    @classmethod
+    def code_readonly(cls):
+        """Whether sequences number the (variants, products): read by
+        Tryton to order every product search by code (its validation of a
+        stock move's product too), kept in a cache cleared when the
+        configuration changes instead of the singleton's two queries"""
+        value = cls._code_readonly_cache.get(None)
+        if value is None:
+            config = cls(1)
+            value = cls._code_readonly_cache.set(None, (
+                    bool(config.product_sequence),
+                    bool(config.template_sequence)))
+        return value
+
+    @classmethod
+    def on_modification(cls, mode, records, field_names=None):
+        super().on_modification(mode, records, field_names=field_names)
+        cls._code_readonly_cache.clear()
+
+
 class Template(metaclass=PoolMeta):
     __name__ = 'product.template'
+
+    @classmethod
+    def default_code_readonly(cls):
+        # product 8.0 reads Configuration(1).template_sequence
+        return Pool().get('product.configuration').code_readonly()[1]
 
     main_supplier = fields.Function(
         fields.Many2One('party.party', "Main Supplier",
@@ -43,6 +74,11 @@ class Product(metaclass=PoolMeta):
         ABC_CLASSES, "ABC Class",
         help="The consumption-value class of the product: A fast movers, "
         "C slow movers. Drives putaway near dispatch and count frequency.")
+
+    @classmethod
+    def default_code_readonly(cls):
+        # product 8.0 reads Configuration(1).product_sequence
+        return Pool().get('product.configuration').code_readonly()[0]
 
     @classmethod
     def get_gtin(cls, products, name):

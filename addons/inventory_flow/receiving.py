@@ -500,6 +500,48 @@ class LocationLoad(ModelSQL):
             cls.refresh(missing)
 
 
+class PurchaseConfiguration(metaclass=PoolMeta):
+    __name__ = 'purchase.configuration'
+    prepare_supplier_shipments = fields.Boolean(
+        "Prepare Supplier Shipments",
+        help="When a purchase is processed, put its incoming moves on a "
+        "draft supplier shipment (one per purchase, with the purchase's "
+        "reference): the warehouse sees the receipt it expects and the "
+        "scanner opens it at the first scan.\n"
+        "Without it the supplier shipment is made by the warehouse, or by "
+        "the first scan of the purchase.")
+
+
+class Purchase(metaclass=PoolMeta):
+    __name__ = 'purchase.purchase'
+
+    @classmethod
+    def _process_fulfillment(cls, purchases):
+        super()._process_fulfillment(purchases)
+        config = Pool().get('purchase.configuration')(1)
+        if config.prepare_supplier_shipments:
+            cls.prepare_supplier_shipments(purchases)
+
+    @classmethod
+    def prepare_supplier_shipments(cls, purchases):
+        """Put the pending incoming moves of each purchase (draft, from the
+        supplier, on no shipment) on its draft supplier shipment, made if
+        it has none yet (A3: the receipt the scanner opens).  Moves already
+        on a shipment (made by the warehouse) are left where they are."""
+        from .scanner import (
+            _draft_shipment_of, _pending_moves_of, shipment_from_moves)
+        Move = Pool().get('stock.move')
+        for purchase in purchases:
+            moves = _pending_moves_of(purchase)
+            if not moves:
+                continue
+            shipment = _draft_shipment_of(purchase)
+            if shipment:
+                Move.write(moves, {'shipment': str(shipment)})
+            else:
+                shipment_from_moves(purchase, moves)
+
+
 class ShipmentIn(metaclass=PoolMeta):
     __name__ = 'stock.shipment.in'
 

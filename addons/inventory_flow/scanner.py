@@ -696,10 +696,13 @@ def shipment_from_moves(purchase, moves):
     pool = Pool()
     Shipment = pool.get('stock.shipment.in')
     Move = pool.get('stock.move')
+    dates = [m.planned_date for m in moves if m.planned_date]
     shipment = Shipment(
         company=purchase.company, supplier=purchase.party,
         warehouse=purchase.warehouse,
-        reference=purchase.reference)
+        reference=purchase.reference,
+        # Expected when the first of its lines is
+        planned_date=min(dates) if dates else None)
     shipment.on_change_warehouse()
     shipment.save()
     Move.write(moves, {'shipment': str(shipment)})

@@ -48,6 +48,23 @@ class CycleCountTestCase(SuiteDatabaseMixin, test_tryton._DBTestCase):
         Move.do([move])
         return bin_, product, move
 
+    def _out(self, move, quantity, done=True):
+        """A move of quantity of move's product out of its bin to the
+        customer, done (or left draft)"""
+        pool = Pool()
+        Move = pool.get('stock.move')
+        customer, = pool.get('stock.location').search([
+                ('code', '=', 'CUS')])
+        out = Move(product=move.product, unit=move.product.default_uom,
+            quantity=quantity, from_location=move.to_location,
+            to_location=customer, unit_price=Decimal(1),
+            currency=move.currency)
+        out.save()
+        if done:
+            Move.assign([out])
+            Move.do([out])
+        return out
+
     def _company(self):
         Transaction().set_context(_skip_warnings=True)
         return set_company(create_company())
@@ -84,24 +101,69 @@ class CycleCountTestCase(SuiteDatabaseMixin, test_tryton._DBTestCase):
             self.assertEqual(task.lines[0].variance_quantity, -1)
 
     @with_transaction()
+    def test_putaway_question_book_and_setting(self):
+        """The question's quantity is what came into the bin less what left
+        it; turning the question off (or on) takes effect at once"""
+        from trytond.modules.inventory_flow.cycle_count import (
+            putaway_question)
+        Configuration = Pool().get('stock.count.configuration')
+        with self._company():
+            bin_, product, move = self._setup(10)
+            self._out(move, 3)
+            screen = putaway_question({'state': {}}, move, bin_)
+            self.assertEqual(screen['state']['question']['quantity'], 7)
+
+            config = Configuration(1)
+            config.ask_on_putaway = False
+            config.save()
+            self.assertEqual(
+                putaway_question({'state': {}}, move, bin_), {'state': {}})
+            config.ask_on_putaway = True
+            config.save()
+            self.assertIn('question',
+                putaway_question({'state': {}}, move, bin_)['state'])
+
+    @with_transaction()
+    def test_product_code_ordering_follows_configuration(self):
+        """Whether products are numbered by a sequence (read by every
+        product search to order by code) follows the configuration"""
+        pool = Pool()
+        Configuration = pool.get('product.configuration')
+        Product = pool.get('product.product')
+        Template = pool.get('product.template')
+        Sequence = pool.get('ir.sequence')
+        ModelData = pool.get('ir.model.data')
+        self.assertEqual(
+            (Product.default_code_readonly(),
+                Template.default_code_readonly()), (False, False))
+        sequence, template_sequence = Sequence.create([{
+                    'name': name,
+                    'sequence_type': ModelData.get_id('product', type_),
+                    } for name, type_ in [
+                    ('Variants', 'sequence_type_product'),
+                    ('Products', 'sequence_type_template')]])
+        config = Configuration(1)
+        config.product_sequence = sequence
+        config.save()
+        self.assertEqual(
+            (Product.default_code_readonly(),
+                Template.default_code_readonly()), (True, False))
+        config.product_sequence = None
+        config.template_sequence = template_sequence
+        config.save()
+        self.assertEqual(
+            (Product.default_code_readonly(),
+                Template.default_code_readonly()), (False, True))
+
+    @with_transaction()
     def test_emptied_bin_question(self):
         "A move that empties a bin asks whether it is empty, once"
-        pool = Pool()
-        Task = pool.get('stock.count.task')
-        Move = pool.get('stock.move')
-        Location = pool.get('stock.location')
+        Task = Pool().get('stock.count.task')
         with self._company():
             bin_, product, move = self._setup(4)
-            customer, = Location.search([('code', '=', 'CUS')])
-            for quantity in [4, 0]:
-                out = Move(product=product, unit=product.default_uom,
-                    quantity=quantity or 1, from_location=bin_,
-                    to_location=customer, unit_price=Decimal(1),
-                    currency=move.currency)
-                out.save()
-                if quantity:
-                    Move.assign([out])
-                    Move.do([out])
+            # 4 out empties the bin; a draft move of 1 more asks nothing
+            self._out(move, 4)
+            self._out(move, 1, done=False)
             task, = Task.search([('trigger', '=', 'emptied')])
             self.assertEqual((task.location, task.question_product,
                     task.state), (bin_, None, 'draft'))

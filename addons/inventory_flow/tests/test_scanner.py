@@ -806,6 +806,85 @@ class ScannerRouteTestCase(SuiteDatabaseMixin, RouteTestCase):
                 [(m.product.id, m.quantity) for m in shipment.incoming_moves],
                 [(water, 4)])
 
+    def committed(self, function):
+        """Run function() as the administrator and commit; a lock trytond
+        asks for (the configuration singleton's first record, the
+        purchases processed) is taken by restarting the transaction"""
+        from trytond.transaction import TransactionError
+        extras = {}
+        while True:
+            with Transaction().start(DB_NAME, 1, **extras) as transaction:
+                try:
+                    function()
+                    transaction.commit()
+                    return
+                except TransactionError as error:
+                    transaction.rollback()
+                    error.fix(extras)
+
+    def prepare_shipments(self, value):
+        "Commit the purchase configuration's prepare_supplier_shipments"
+        Configuration = Pool(DB_NAME).get('purchase.configuration')
+
+        def write():
+            config = Configuration(1)
+            config.prepare_supplier_shipments = value
+            config.save()
+        self.committed(write)
+
+    def test_prepared_supplier_shipment(self):
+        """With prepare_supplier_shipments, processing a purchase puts its
+        moves on a draft supplier shipment, which the scan of the order
+        opens without making another; without it the purchase has none"""
+        pool = Pool(DB_NAME)
+        Shipment = pool.get('stock.shipment.in')
+        Purchase = pool.get('purchase.purchase')
+        Move = pool.get('stock.move')
+
+        def shipments(reference):
+            with Transaction().start(DB_NAME, 0, readonly=True):
+                purchase, = Purchase.search([('reference', '=', reference)])
+                return purchase, [(s.id, s.state, s.reference,
+                        s.planned_date, [(m.product.id, m.quantity,
+                                m.origin.purchase.id)
+                            for m in s.incoming_moves])
+                    for s in Shipment.search([
+                            ('moves.origin.purchase', '=', purchase.id,
+                                'purchase.line')])]
+
+        number, water = self.water_purchase('DN-8', 2)
+        _, made = shipments('DN-8')
+        self.assertEqual(made, [])
+        self.prepare_shipments(True)
+        try:
+            number, water = self.water_purchase('DN-7', 3)
+            purchase, made = shipments('DN-7')
+            with Transaction().start(DB_NAME, 0, readonly=True):
+                planned = [m.planned_date for m in Purchase(
+                        purchase.id).moves]
+            self.assertEqual(made, [(made[0][0], 'draft', 'DN-7',
+                        planned[0], [(water, 3, purchase.id)])])
+            # Processed again (as after an exception): the same receipt
+            self.committed(lambda: Purchase.process([Purchase(purchase.id)]))
+            self.assertEqual(shipments('DN-7')[1], made)
+            # The scan of the order opens it, nothing is made
+            status, screen = self.post('receive', number)
+            self.assertEqual(status, HTTPStatus.OK, screen)
+            self.assertEqual(screen['state']['shipment'], made[0][0])
+            self.assertEqual(shipments('DN-7')[1], made)
+            # A new pending move of the order (its quantity raised by an
+            # exception handled) joins the same draft receipt
+
+            def raise_quantity():
+                move, = Purchase(purchase.id).moves
+                Move.copy([move], default={'shipment': None, 'quantity': 1})
+                Purchase.process([Purchase(purchase.id)])
+            self.committed(raise_quantity)
+            self.assertEqual(sorted(shipments('DN-7')[1][0][4]),
+                [(water, 1, purchase.id), (water, 3, purchase.id)])
+        finally:
+            self.prepare_shipments(False)
+
     def test_short_variance_stored_rounded(self):
         "A short line of 5 out of 6 is recorded as -16.67 %"
         Shipment = Pool(DB_NAME).get('stock.shipment.in')
