@@ -849,16 +849,20 @@ class Move(metaclass=PoolMeta):
     __name__ = 'stock.move'
 
     @classmethod
-    def _queue_alert_evaluation(cls, moves):
+    def _queue_alert_evaluation(cls, moves, unreserved=()):
         """Queue the evaluation of the moved products' thresholds; nothing
         is queued when no threshold can apply to them (one indexed query),
-        so a database without thresholds gets no extra task."""
+        so a database without thresholds gets no extra task, nor for the
+        ``unreserved`` moves (done without having been assigned) that stay
+        inside one warehouse."""
         pool = Pool()
         Product = pool.get('product.product')
         Threshold = pool.get('stock.threshold')
+        if Transaction().context.get('skip_stock_alerts'):
+            return
+        moves = cls._moves_changing_warehouse_stock(moves, unreserved)
         product_ids = sorted({m.product.id for m in moves})
-        if not product_ids or Transaction().context.get(
-                'skip_stock_alerts'):
+        if not product_ids:
             return
         threshold = Threshold.__table__()
         cursor = Transaction().connection.cursor()
@@ -874,10 +878,34 @@ class Move(metaclass=PoolMeta):
             from trytond.modules.inventory_flow.api import enqueue
             enqueue(Product, 'evaluate_stock_alerts', product_ids)
 
+    @staticmethod
+    def _moves_changing_warehouse_stock(moves, unreserved):
+        """The moves that may change a warehouse's projected stock (on hand
+        less reserved plus incoming, summed under each warehouse): not the
+        ``unreserved`` ones between two storage locations of the same
+        warehouse (a putaway, a move inside the warehouse done without a
+        reservation: the stock only changes place).  A move assigned, or
+        done after it was, changes the warehouse's reserved stock.  One
+        query by the nested sets for those storage-to-storage moves."""
+        from trytond.modules.inventory_flow.receiving import _warehouses_of
+        unreserved = set(unreserved)
+        inside = [m for m in moves if m in unreserved
+            and m.from_location.type == m.to_location.type == 'storage']
+        if not inside:
+            return moves
+        warehouses = _warehouses_of(sorted({l.id for m in inside
+                    for l in [m.from_location, m.to_location]}))
+        same = {m for m in inside
+            if warehouses[m.from_location.id]
+            == warehouses[m.to_location.id]}
+        return [m for m in moves if m not in same]
+
     @classmethod
     def do(cls, moves):
+        # Those not assigned before reserved nothing their end releases
+        unreserved = [m for m in moves if m.state != 'assigned']
         super().do(moves)
-        cls._queue_alert_evaluation(moves)
+        cls._queue_alert_evaluation(moves, unreserved)
 
     @classmethod
     def assign(cls, moves):

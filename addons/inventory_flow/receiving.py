@@ -1546,7 +1546,9 @@ def put_away(move, location, recommended=None, quantity=None):
     pool = Pool()
     Move = pool.get('stock.move')
     Shipment = pool.get('stock.shipment.in')
-    warehouse = move.shipment.warehouse
+    Location = pool.get('stock.location')
+    shipment, warehouse = _shipment_in_of(move)
+    warehouse = Location(warehouse)
     if move.state not in {'draft', 'assigned'}:
         raise AccessError(gettext(
                 'inventory_flow.msg_putaway_move_done',
@@ -1588,13 +1590,36 @@ def put_away(move, location, recommended=None, quantity=None):
     # ``Move.set_effective_date``): the checks before it see the storage
     # location the move had, of the same type as the bin (storage)
     # Read before the transition: the move is read again after it
-    shipment, source = move.shipment, move.from_location.id
+    source = move.from_location.id
     with Transaction().set_context(_putaway_into=(move.id, location.id,
                 recommended.id if recommended else None)):
         Move.do([move])
     if _inventory_done(shipment, source):
         Shipment.do([Shipment(shipment.id)])
     return move
+
+
+def _shipment_in_of(move):
+    """(supplier shipment, its warehouse id) of an inventory move waiting
+    for putaway, in one query (reading the move's shipment, a reference,
+    reads the move's field and searches the shipment, then its fields)"""
+    pool = Pool()
+    Move = pool.get('stock.move')
+    Shipment = pool.get('stock.shipment.in')
+    move_t = Move.__table__()
+    shipment = Shipment.__table__()
+    cursor = Transaction().connection.cursor()
+    cursor.execute(*move_t.join(shipment, condition=shipment.id
+            == Move.shipment.sql_id(move_t.shipment, Shipment)).select(
+            shipment.id, shipment.warehouse,
+            where=(move_t.id == move.id)
+            & move_t.shipment.like(Shipment.__name__ + ',%')))
+    row = cursor.fetchone()
+    if not row:
+        raise AccessError(gettext(
+                'inventory_flow.msg_putaway_move_done',
+                product=move.product.rec_name))
+    return Shipment(row[0]), row[1]
 
 
 def _inventory_done(shipment, source):

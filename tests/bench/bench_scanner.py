@@ -271,8 +271,6 @@ def timed_steps(name, user, context, steps, timings, profile=False):
                 print(f"\n--- profile: {label}")
                 stats = pstats.Stats(profiler).sort_stats('cumulative')
                 stats.print_stats(25)
-                if os.environ.get("BENCH_TOTTIME"):
-                    stats.sort_stats("tottime").print_stats(40)
                 stats.print_stats('addons/inventory_', 30)
                 print(f"--- slowest SQL statements: {label}")
                 for ms, sql in sorted(Queries.timed, reverse=True)[:6]:
