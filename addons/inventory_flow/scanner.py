@@ -32,7 +32,7 @@ from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
 from trytond.protocols.wrappers import (
     Response, with_pool, with_transaction)
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 from trytond.wsgi import app
 
 from .gs1 import ScanError, check_dates, parse_scan
@@ -675,19 +675,46 @@ def _pending_moves_of(purchase):
 
 def attach_pending_moves(shipment, product):
     """Add to the draft shipment the pending purchase moves of product
-    from the same supplier to the same warehouse; return whether any."""
-    Move = Pool().get('stock.move')
+    from the same supplier to the same warehouse; return whether any.
+
+    Pending: on no shipment yet, or on another draft supplier shipment
+    whose counting has not started (a receipt prepared when its purchase
+    was processed); a receipt left without moves is deleted."""
+    pool = Pool()
+    Move = pool.get('stock.move')
+    Shipment = pool.get('stock.shipment.in')
+    Line = pool.get('stock.receiving.line')
     moves = Move.search([
             ('product', '=', product.id),
             ('state', '=', 'draft'),
-            ('shipment', '=', None),
+            ['OR',
+                ('shipment', '=', None),
+                [('shipment', 'like', Shipment.__name__ + ',%'),
+                    ('shipment', '!=', str(shipment)),
+                    ('shipment.state', '=', 'draft', Shipment.__name__)],
+                ],
             ('origin.purchase.party', '=', shipment.supplier.id,
                 'purchase.line'),
             ('to_location', '=', shipment.warehouse_input.id),
             ('company', '=', shipment.company.id),
             ])
+    others = {m.shipment for m in moves if m.shipment}
+    if others:
+        # A receipt being counted keeps its moves
+        started = {l.shipment for l in Line.search([
+                    ('shipment', 'in', [s.id for s in others]),
+                    ])}
+        moves = [m for m in moves if m.shipment not in started]
+        others -= started
     if moves:
         Move.write(moves, {'shipment': str(shipment)})
+    if others:
+        emptied = [s for s in Shipment.browse([s.id for s in others])
+            if not s.moves]
+        if emptied:
+            # Nothing the operator made: the receipt only held the moves
+            with without_check_access():
+                Shipment.delete(emptied)
     return bool(moves)
 
 

@@ -766,17 +766,27 @@ class ScannerRouteTestCase(SuiteDatabaseMixin, RouteTestCase):
                                 (water.id, other_bin.id, None): [-60, 0]})
             transaction.rollback()
 
-    def water_purchase(self, reference, quantity):
+    def water_purchase(self, reference, quantity, gtin=GTIN_WATER,
+            supplier=None):
         """Commit a processed copy of the order of DN-1 for quantity of
-        water, with the supplier reference; return (its number, water)"""
+        water (or of the product of gtin), with the supplier reference
+        (from the supplier named, made if needed); return (its number, the
+        product id)"""
         pool = Pool(DB_NAME)
         Product = pool.get('product.product')
         Purchase = pool.get('purchase.purchase')
+        Party = pool.get('party.party')
         with Transaction().start(DB_NAME, 1) as transaction:
             previous, = Purchase.search([('reference', '=', 'DN-1')])
-            water, = Product.search([('gtin', '=', GTIN_WATER)])
-            purchase, = Purchase.copy([previous], default={
-                    'reference': reference, 'lines': None})
+            water, = Product.search([('gtin', '=', gtin)])
+            default = {'reference': reference, 'lines': None}
+            if supplier:
+                parties = Party.search([('name', '=', supplier)]) or (
+                    Party.create([{'name': supplier,
+                                'addresses': [('create', [{}])]}]))
+                default.update(party=parties[0].id,
+                    invoice_address=parties[0].addresses[0].id)
+            purchase, = Purchase.copy([previous], default=default)
             purchase.lines = [{
                     'product': water.id, 'unit': water.default_uom.id,
                     'quantity': quantity, 'unit_price': 1,
@@ -882,6 +892,54 @@ class ScannerRouteTestCase(SuiteDatabaseMixin, RouteTestCase):
             self.committed(raise_quantity)
             self.assertEqual(sorted(shipments('DN-7')[1][0][4]),
                 [(water, 1, purchase.id), (water, 3, purchase.id)])
+        finally:
+            self.prepare_shipments(False)
+
+    def test_prepared_receipt_joins_the_scanned_one(self):
+        """An item of another order of the supplier scanned into a receipt
+        brings its moves from that order's prepared receipt (deleted when
+        emptied), unless counting that receipt has started"""
+        Shipment = Pool(DB_NAME).get('stock.shipment.in')
+
+        def receipts(*references):
+            with Transaction().start(DB_NAME, 0, readonly=True):
+                return {s.reference: sorted(
+                        (m.product.id, m.quantity) for m in s.incoming_moves)
+                    for s in Shipment.search([
+                            ('reference', 'in', references)])}
+
+        operator = {'user': 'operator', 'password': 'password-operator'}
+        self.prepare_shipments(True)
+        try:
+            # orders of their own supplier, apart from the other tests'
+            number, water = self.water_purchase('DN-9', 2,
+                supplier='Spring Co')
+            _, juice = self.water_purchase('DN-10', 4, gtin=GTIN_JUICE,
+                supplier='Spring Co')
+            soap_number, soap = self.water_purchase('DN-11', 1,
+                gtin=GTIN_SOAP, supplier='Spring Co')
+            # DN-11's counting starts: its soap stays with it
+            status, screen = self.post('receive', soap_number, **operator)
+            status, screen = self.post('receive',
+                '(01)' + GTIN_SOAP.zfill(14) + '(37)1', screen['state'],
+                **operator)
+            self.assertEqual(status, HTTPStatus.OK, screen)
+
+            status, screen = self.post('receive', number, **operator)
+            state = screen['state']
+            status, screen = self.post('receive',
+                '(01)' + GTIN_JUICE.zfill(14) + '(37)4', state, **operator)
+            self.assertEqual(status, HTTPStatus.OK, screen)
+            self.assertEqual(receipts('DN-9', 'DN-10', 'DN-11'), {
+                    'DN-9': [(water, 2), (juice, 4)],
+                    'DN-11': [(soap, 1)]})
+            status, screen = self.post('receive',
+                '(01)' + GTIN_SOAP.zfill(14) + '(37)1', state, **operator)
+            self.assertEqual((status, screen.get('error')),
+                (HTTPStatus.CONFLICT, 'not_on_shipment'))
+            self.assertEqual(receipts('DN-9', 'DN-11'), {
+                    'DN-9': [(water, 2), (juice, 4)],
+                    'DN-11': [(soap, 1)]})
         finally:
             self.prepare_shipments(False)
 
