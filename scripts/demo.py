@@ -104,9 +104,10 @@ def run(args):
     from trytond.modules.inventory_flow import demo
 
     bar = None if args.quiet else ProgressBar()
-    # The stock reservation of the demo sales locks the move table; taking it
-    # from the start saves a retry (TransactionError below)
-    extras = {'_lock_tables': ['stock_move']}
+    # The stock reservation of the demo sales locks the move table, the
+    # purchase configuration's first record its table; taking them from the
+    # start saves a retry (TransactionError below)
+    extras = {'_lock_tables': ['stock_move', 'purchase_configuration']}
     try:
         while True:
             with Transaction().start(database, 0, **extras) as transaction:
