@@ -1220,12 +1220,15 @@ def generate_bulk(company, warehouse, products, bins, moves, progress=None):
             for k in sorted(lot_tracked)))
     summary['lots'] = len(lot_ids)
     if backend.name == 'postgresql':
-        # The foreign key checks of the moves reuse the plans PostgreSQL made
-        # when the curated demo's moves were checked, against a few hundred
-        # products, lots and bins: sequential scans, run a million times at
-        # the end of the COPY (over 40 min at scale 100).  Statistics of the
-        # bulk rows invalidate those plans: the checks use the primary keys
-        for Model in [Product, Lot, Location]:
+        # Fresh statistics of the bulk catalogue and bins, as autovacuum
+        # would give a production database.  Before the moves: their
+        # foreign key checks reuse the plans PostgreSQL made when the
+        # curated demo's moves were checked, against a few hundred products,
+        # lots and bins (sequential scans, run a million times at the end of
+        # the COPY: over 40 min at scale 100); new statistics invalidate
+        # those plans, the checks use the primary keys
+        for Model in [Template, Product, Identifier, ListPrice, CostPrice,
+                Lot, Location]:
             cursor.execute(f'ANALYZE "{Model._table}"')
 
     # Moves: round r visits every product once; a round of ten is
@@ -1277,18 +1280,12 @@ def generate_bulk(company, warehouse, products, bins, moves, progress=None):
     # the derived stock per bin: rebuild it from the ledger (rule 3), in
     # slices (PostgreSQL takes at most 65 535 query parameters)
     if backend.name == 'postgresql':
-        # Statistics of the bulk rows first: planned as an empty table, the
+        # Statistics of the ledger first: planned as an empty table, the
         # aggregate of the ledger ran for hours at scale 100
-        for Model in [Template, Product, Lot, Move, Location]:
-            cursor.execute(f'ANALYZE "{Model._table}"')
+        cursor.execute(f'ANALYZE "{Move._table}"')
     for i in range(0, len(product_ids), 10000):
         pool.get('stock.availability').rebuild(product_ids[i:i + 10000])
 
-    if backend.name == 'postgresql':
-        # Fresh statistics, as autovacuum would give a production database
-        for Model in [Template, Product, Identifier, ListPrice, CostPrice,
-                Lot, Move, Location]:
-            cursor.execute(f'ANALYZE "{Model._table}"')
     summary['stock entries'] = _post_valuation_history(company)
     summary['seconds'] = time.monotonic() - start
     return summary
